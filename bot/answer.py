@@ -1,0 +1,101 @@
+"""Compose the bot's reply to one message: small talk, a cited answer, or an honest "not covered".
+
+The bot writes no medical content: the framing lines here are fixed, and everything of substance
+is a quote cut from a source body by offsets, so ``source.body[start:end] == quote.text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.conversation import smalltalk_reply
+from bot.models import Quote, Reply, ReplyKind, Turn
+from bot.retrieve import Hit, Results, Retriever
+from bot.settings import Settings
+
+DISCLAIMER = (
+    "This is general information from the clinic's sources, not medical advice. "
+    "Decisions about your own treatment belong with your MS team."
+)
+ANSWER_TEXT = "Here is what the clinic's sources say:"
+MAX_QUOTES = 3
+MAX_SUGGESTIONS = 3
+
+
+def _no_answer_text(settings: Settings) -> str:
+    return (
+        "I'm sorry, the clinic's sources do not cover that. I can answer questions about "
+        "multiple sclerosis and stem-cell therapy (AHSCT): what it is, how it is done, who it "
+        "may suit, its risks and recovery, and study results. For anything else, "
+        f"{settings.clinic_contact}."
+    )
+
+
+class Answerer:
+    """Turns a message into a :class:`Reply` using one retriever and the settings."""
+
+    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+
+    def reply(self, message: str, history: Sequence[Turn] = ()) -> Reply:
+        """The reply to ``message``. ``history`` is accepted for the API contract; follow-up
+        resolution that uses it arrives with the answer-quality work."""
+        small = smalltalk_reply(message)
+        if small is not None:
+            return self._reply("smalltalk", small, self._starters())
+        results = self.retriever.search(message)
+        if not results.hits or results.coverage < self.settings.min_score:
+            text = _no_answer_text(self.settings)
+            return self._reply("no_answer", text, self._related(results, message, ()))
+        chosen = self._pick(results.hits)
+        quotes = tuple(self._quote(hit) for hit in chosen)
+        return self._reply("answer", ANSWER_TEXT, self._related(results, message, chosen), quotes)
+
+    def _pick(self, hits: list[Hit]) -> list[Hit]:
+        """The best hit, plus up to two from other passages that score nearly as well."""
+        best = hits[0]
+        floor = best.score - self.settings.extra_quote_margin
+        chosen = [best]
+        for hit in hits[1:]:
+            if len(chosen) == MAX_QUOTES or hit.score < floor:
+                break
+            new_passage = all(hit.passage.id != c.passage.id for c in chosen)
+            if new_passage and hit.dense >= self.settings.min_score:
+                chosen.append(hit)
+        return chosen
+
+    def _quote(self, hit: Hit) -> Quote:
+        store = self.retriever.index.store
+        source = store.sources[hit.passage.source_id]
+        return Quote(
+            text=source.body[hit.span.start : hit.span.end],
+            passage_id=hit.passage.id,
+            score=round(hit.score, 4),
+            source=source,
+            start=hit.span.start,
+            end=hit.span.end,
+        )
+
+    def _starters(self) -> tuple[str, ...]:
+        """The first curated FAQ questions: where to start when nothing was asked yet."""
+        return tuple(e.question for e in self.retriever.index.store.faq[:MAX_SUGGESTIONS])
+
+    def _related(self, results: Results, message: str, shown: Sequence[Hit]) -> tuple[str, ...]:
+        """FAQ questions closest to the message ("people also ask"), leaving out the one just
+        asked and those whose quote is already on screen."""
+        quoted = {(h.passage.source_id, h.span.start, h.span.end) for h in shown}
+        asked = " ".join(message.lower().split())
+        picked = [
+            entry.question
+            for entry, _ in results.faq
+            if (entry.source_id, entry.start, entry.end) not in quoted
+            and entry.question.lower() != asked
+        ]
+        return tuple(picked[:MAX_SUGGESTIONS]) or self._starters()
+
+    @staticmethod
+    def _reply(
+        kind: ReplyKind, text: str, suggestions: tuple[str, ...], quotes: tuple[Quote, ...] = ()
+    ) -> Reply:
+        return Reply(kind, text, DISCLAIMER, quotes, suggestions)

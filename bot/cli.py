@@ -1,0 +1,190 @@
+"""The ``faqbot`` command: a thin adapter over :mod:`bot.service` and :mod:`bot.evaluate`.
+
+Exit codes: 0 success, 1 an index or model problem (or eval below its targets), 2 bad knowledge
+or bad usage. Known problems print one readable message to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+import yaml
+
+from bot import evaluate, service
+from bot.embed import EmbedderError
+from bot.index import IndexError_
+from bot.knowledge import KnowledgeError
+from bot.models import Reply, reply_to_dict
+from bot.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """Turn the library's known errors into a message and an exit code."""
+    try:
+        yield
+    except KnowledgeError as exc:
+        _fail("the knowledge folder has problems:\n  " + "\n  ".join(exc.problems), 2)
+    except (IndexError_, EmbedderError) as exc:
+        _fail(str(exc), 1)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.obj
+    return settings
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    knowledge_dir: Annotated[Path | None, typer.Option(help="Knowledge folder.")] = None,
+    index_dir: Annotated[Path | None, typer.Option(help="Index folder.")] = None,
+    model: Annotated[str | None, typer.Option(help="Embedding model name or path.")] = None,
+) -> None:
+    """Cited FAQ bot for MS stem-cell therapy: every answer is a verbatim, cited quote."""
+    overrides = {"knowledge_dir": knowledge_dir, "index_dir": index_dir, "model": model}
+    ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _ensure_index(settings: Settings) -> None:
+    """Build when the index is missing or stale (serve, ask and eval all need a current one)."""
+    reason = service.index_staleness(settings)
+    if reason is not None:
+        typer.echo(f"Building the index: {reason}.", err=True)
+        service.build(settings, progress=True)
+
+
+@app.command()
+def build(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild even if up to date.")] = False,
+) -> None:
+    """Build the search index from the knowledge folder (does nothing if it is up to date)."""
+    settings = _settings(ctx)
+    with _clear_errors():
+        result = service.build(settings, force=force, progress=True)
+    counts = result.manifest["counts"]
+    summary = f"{counts['sources']} sources, {counts['passages']} passages, {counts['spans']} spans"
+    if result.built:
+        typer.echo(f"Built index {result.manifest['build_id']} ({summary}): {result.reason}.")
+    else:
+        typer.echo(f"Index is up to date ({summary}); nothing to do. Use --force to rebuild.")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the chat page and API (builds the index first when missing or stale)."""
+    import uvicorn
+
+    from bot.api import create_app
+
+    settings = _settings(ctx)
+    settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    with _clear_errors():
+        _ensure_index(settings)
+        service.load_bot(settings)  # refuse to start on an index that does not verify
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+
+
+def _print_reply(reply: Reply) -> None:
+    typer.echo(reply.text)
+    for number, quote in enumerate(reply.quotes, start=1):
+        typer.echo(f"\n[{number}] “{quote.text}”")
+        typer.echo(f"    — {quote.source.citation()}  (score {quote.score:.2f})")
+    if reply.suggestions:
+        typer.echo("\nYou could also ask: " + " | ".join(reply.suggestions))
+    typer.echo(f"\n{reply.disclaimer}")
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="The question, as a patient would ask it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON reply.")] = False,
+) -> None:
+    """Answer one question from the command line."""
+    settings = _settings(ctx)
+    text = question.strip()
+    if not 1 <= len(text) <= 1000:
+        _fail("the question must be 1 to 1000 characters", 2)
+    with _clear_errors():
+        _ensure_index(settings)
+        reply = service.load_bot(settings).answerer.reply(text)
+    if as_json:
+        typer.echo(json.dumps(reply_to_dict(reply), ensure_ascii=False, indent=2))
+    else:
+        _print_reply(reply)
+
+
+def _targets(settings: Settings) -> dict[str, float]:
+    path = settings.eval_dir / "targets.yaml"
+    data: dict[str, float] = yaml.safe_load(path.read_text("utf-8")) if path.exists() else {}
+    return data
+
+
+def _print_report(summary: dict[str, Any], targets: dict[str, float], report: Any) -> None:
+    typer.echo("| metric | value | target |\n| --- | --- | --- |")
+    for key, value in summary.items():
+        typer.echo(f"| {key} | {value} | {targets.get(key, '')} |")
+    failed = [r for r in report.results if not r.passed]
+    for result in failed:
+        got = result.reply.quotes[0].text[:90] if result.reply.quotes else result.reply.kind
+        typer.echo(f"FAIL {result.case.question!r}: got {got!r}", err=True)
+
+
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
+) -> None:
+    """Run knowledge/eval/questions.yaml and print accuracy; exit 1 below the targets."""
+    settings = _settings(ctx)
+    with _clear_errors():
+        _ensure_index(settings)
+        bot = service.load_bot(settings)
+    report = evaluate.run_eval(bot.answerer, evaluate.load_cases(settings.eval_dir / "questions.yaml"))
+    summary, targets = report.summary(), _targets(settings)
+    if as_json:
+        typer.echo(json.dumps({"summary": summary, "targets": targets}, indent=2))
+    else:
+        _print_report(summary, targets, report)
+    if any(summary.get(key, 0) < value for key, value in targets.items()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def calibrate(ctx: typer.Context) -> None:
+    """Measure top scores on knowledge/eval/calibration.yaml and suggest FAQBOT_MIN_SCORE."""
+    settings = _settings(ctx)
+    with _clear_errors():
+        _ensure_index(settings)
+        bot = service.load_bot(settings)
+    inside, outside = evaluate.load_calibration(settings.eval_dir / "calibration.yaml")
+    scores_in = evaluate.top_scores(bot.retriever, inside)
+    scores_out = evaluate.top_scores(bot.retriever, outside)
+    typer.echo(f"in scope     ({len(scores_in)}): min {min(scores_in):.3f}  "
+               f"median {sorted(scores_in)[len(scores_in) // 2]:.3f}")
+    typer.echo(f"out of scope ({len(scores_out)}): max {max(scores_out):.3f}  "
+               f"median {sorted(scores_out)[len(scores_out) // 2]:.3f}")
+    typer.echo(f"suggested FAQBOT_MIN_SCORE={evaluate.choose_threshold(scores_in, scores_out)}")
+
+
+def main() -> None:
+    """Entry point of the ``faqbot`` script."""
+    app()

@@ -1,0 +1,79 @@
+"""Small talk: greetings, thanks, goodbyes and questions about the bot itself.
+
+These must never be answered with a quote: "thanks!" is not a question about stem cells. The
+check is deliberately strict: only a message made *entirely* of small-talk words counts, so
+"hi, is the treatment safe?" still goes to retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z']+")
+
+# Each category: phrases that make it up, and the reply. Filler words may pad any phrase.
+_CATEGORIES: dict[str, tuple[tuple[str, ...], str]] = {
+    "greeting": (
+        ("hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",
+         "greetings", "howdy", "how are you", "how are you doing", "hi there", "hello there"),
+        "Hello! I answer questions about MS and stem-cell therapy (AHSCT) with quotes from "
+        "the clinic's sources.",
+    ),
+    "thanks": (
+        ("thanks", "thank you", "thank u", "thx", "ty", "cheers", "much appreciated",
+         "that helps", "that was helpful", "great", "ok thanks", "okay thanks", "perfect"),
+        "You're welcome. Is there anything else you would like to know?",
+    ),
+    "goodbye": (
+        ("bye", "goodbye", "good bye", "see you", "see ya", "take care", "good night"),
+        "Goodbye, and take care.",
+    ),
+    "about": (
+        ("who are you", "what are you", "what can you do", "what do you do", "help",
+         "are you a bot", "are you human", "what can i ask", "what can i ask you"),
+        "I am the clinic's FAQ assistant. I answer questions about multiple sclerosis and "
+        "stem-cell therapy only with quotes from sources the clinic has reviewed. I am not a "
+        "doctor and cannot give personal medical advice.",
+    ),
+}
+_FILLER = {"so", "much", "very", "a", "lot", "again", "there", "bot", "all", "you", "oh",
+           "ok", "okay", "well", "and", "for", "your", "the", "info", "information", "now"}
+
+
+_PRIORITY = ("goodbye", "thanks", "about", "greeting")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def _strip_phrases(words: list[str], phrases: list[str]) -> list[str]:
+    """The words left once every small-talk phrase is removed."""
+    remaining = " ".join(words)
+    for phrase in sorted(phrases, key=len, reverse=True):
+        remaining = re.sub(rf"\b{re.escape(phrase)}\b", " ", remaining)
+    return remaining.split()
+
+
+def _category(words: list[str]) -> str | None:
+    """The category of a message made only of small-talk phrases (and filler), else None.
+
+    Mixed messages ("thanks, bye") take the category that ends a conversation soonest.
+    """
+    every = [phrase for phrases, _ in _CATEGORIES.values() for phrase in phrases]
+    leftover = _strip_phrases(words, every)
+    if len(leftover) == len(words) or not all(w in _FILLER for w in leftover):
+        return None
+    for name in _PRIORITY:
+        if len(_strip_phrases(words, list(_CATEGORIES[name][0]))) < len(words):
+            return name
+    return None
+
+
+def smalltalk_reply(message: str) -> str | None:
+    """The reply when the message is only small talk, else None."""
+    words = _words(message)
+    if not words or len(words) > 8:
+        return None
+    name = _category(words)
+    return _CATEGORIES[name][1] if name else None

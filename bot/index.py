@@ -1,0 +1,293 @@
+"""Build, save, load and verify the search index. The only module that imports faiss.
+
+Layout of the index folder::
+
+    index/current -> builds/<build id>      (symlink, swapped atomically)
+    index/builds/<build id>/passages.faiss  inner product over normalised passage vectors
+                            spans.faiss     the same over quotable spans (1-3 sentences)
+                            faq.faiss       the same over every phrasing of every FAQ question
+                            store.json      sources, passages, sentences, spans (see bot.store)
+                            manifest.json   written last; hashes of every artifact and input
+
+A build writes into a temporary folder, renames it into ``builds/`` and only then repoints
+``current``, so a crash at any moment leaves the previous index whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from bot.embed import Embedder, Vectors
+from bot.knowledge import Knowledge, sha256_file
+from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
+from bot.store import Store, build_store
+
+# Bump when what is indexed changes without the knowledge files changing.
+FORMAT_VERSION = 2
+ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
+KINDS = ("passages", "spans", "faq")
+_PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
+_VERSIONED = ("faqbot", "faiss-cpu", "numpy", "sentence-transformers", "torch", "pysbd")
+
+
+class IndexError_(Exception):  # noqa: N801 - IndexError is a builtin we must not shadow
+    """The index is missing, corrupt, or does not match what the server is configured for."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What ``build_index`` did."""
+
+    built: bool
+    path: Path
+    manifest: dict[str, Any]
+    reason: str
+
+
+class LoadedIndex:
+    """A verified index in memory: the store plus one FAISS index per unit kind."""
+
+    def __init__(self, store: Store, indexes: dict[str, Any], manifest: dict[str, Any]):
+        self.store = store
+        self.manifest = manifest
+        self._faiss = indexes
+
+    def score(self, kind: str, vector: Vectors, rows: list[int]) -> list[float]:
+        """Inner product of ``vector`` with the given rows of ``kind`` (exact, any rows)."""
+        index = self._faiss[kind]
+        return [float(index.reconstruct(row) @ vector) for row in rows]
+
+    def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
+        """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""
+        index = self._faiss[kind]
+        k = min(k, index.ntotal)
+        if k <= 0:
+            return []
+        scores, rows = index.search(vector.reshape(1, -1), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+
+def current_path(index_dir: Path) -> Path:
+    """The folder of the index in use (through the ``current`` symlink)."""
+    return index_dir / "current"
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the current index, or None when there is none readable."""
+    try:
+        data = json.loads((current_path(index_dir) / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def staleness(index_dir: Path, knowledge_hashes: dict[str, str], model: str) -> str | None:
+    """Why the current index must be rebuilt, or None when it is up to date."""
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return "no index has been built yet"
+    checks = [
+        (manifest.get("format") == FORMAT_VERSION, "the index format changed"),
+        (manifest.get("model") == model, f"the model changed to '{model}'"),
+        (manifest.get("params") == _PARAMS, "the chunking parameters changed"),
+        (manifest.get("knowledge") == knowledge_hashes, "the knowledge files changed"),
+    ]
+    return next((why for ok, why in checks if not ok), None)
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def _flat_index(vectors: Vectors) -> Any:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(vectors)
+    return index
+
+
+def _write_artifacts(folder: Path, store: Store, vectors: dict[str, Vectors]) -> None:
+    for kind in KINDS:
+        faiss.write_index(_flat_index(vectors[kind]), str(folder / f"{kind}.faiss"))
+    (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
+
+
+def _manifest(store: Store, folder: Path, embedder: Embedder, knowledge: Knowledge) -> dict[str, Any]:
+    sentences = sum(len(p.sentences) for p in store.passages)
+    return {
+        "format": FORMAT_VERSION,
+        "build_id": folder.name,
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "model": embedder.name,
+        "dimension": embedder.dimension,
+        "metric": "inner_product_on_normalised_vectors",
+        "params": _PARAMS,
+        "knowledge": knowledge.file_hashes,
+        "artifacts": {name: sha256_file(folder / name) for name in ARTIFACTS},
+        "counts": {
+            "sources": len(store.sources),
+            "passages": len(store.passages),
+            "sentences": sentences,
+            "spans": len(store.spans),
+            "faq": len(store.faq_rows),
+        },
+        "versions": _versions(),
+    }
+
+
+def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, Vectors]:
+    """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
+    texts = {
+        "passages": [passage_text(p, store.body(p)) for p in store.passages],
+        "spans": [span_text(s, store.body(store.passages[s.passage_index])) for s in store.spans],
+        "faq": [q for entry in store.faq for q in entry.phrasings],
+    }
+    vectors = embedder.encode([t for kind in KINDS for t in texts[kind]], progress=progress)
+    split: dict[str, Vectors] = {}
+    offset = 0
+    for kind in KINDS:
+        split[kind] = vectors[offset : offset + len(texts[kind])].reshape(-1, embedder.dimension)
+        offset += len(texts[kind])
+    return split
+
+
+def _fsync_folder(folder: Path) -> None:
+    for path in [*folder.iterdir(), folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(index_dir: Path, tmp: Path) -> Path:
+    """Move a finished build into place and repoint ``current`` at it atomically."""
+    final = index_dir / "builds" / tmp.name.removeprefix(".tmp-")
+    tmp.rename(final)
+    link = index_dir / f".current-{uuid.uuid4().hex}"
+    link.symlink_to(Path("builds") / final.name)
+    os.replace(link, current_path(index_dir))
+    return final
+
+
+def _remove_old_builds(index_dir: Path, keep: Path) -> None:
+    """Delete builds other than ``keep``, and temporary folders that crashed builds left."""
+    for path in (index_dir / "builds").iterdir():
+        if path != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def write_index(
+    index_dir: Path, knowledge: Knowledge, embedder: Embedder, progress: bool = False
+) -> tuple[Path, dict[str, Any]]:
+    """Embed the knowledge and publish a new index; returns its folder and manifest."""
+    store = build_store(knowledge)
+    vectors = _embed_store(store, embedder, progress)
+    (index_dir / "builds").mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
+    try:
+        _write_artifacts(tmp, store, vectors)
+        manifest = _manifest(store, tmp, embedder, knowledge)
+        manifest["build_id"] = tmp.name.removeprefix(".tmp-")
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        _fsync_folder(tmp)
+        final = _publish(index_dir, tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_builds(index_dir, final)
+    return final, manifest
+
+
+def build_index(
+    index_dir: Path,
+    knowledge: Knowledge,
+    model: str,
+    make_embedder: Callable[[], Embedder],
+    force: bool = False,
+    progress: bool = False,
+) -> BuildResult:
+    """Build the index unless it is already up to date (``force`` rebuilds regardless).
+
+    The embedder is only created when a build is needed, so a no-op build stays fast.
+    """
+    reason = staleness(index_dir, knowledge.file_hashes, model)
+    if reason is None and not force:
+        try:
+            loaded = load_index(index_dir, model)
+            return BuildResult(False, current_path(index_dir), loaded.manifest, "up to date")
+        except IndexError_ as exc:
+            reason = f"the current index is damaged ({exc})"
+    reason = reason or "--force"
+    path, manifest = write_index(index_dir, knowledge, make_embedder(), progress)
+    return BuildResult(True, path, manifest, reason)
+
+
+def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:
+    expected = manifest.get("artifacts", {})
+    for name in ARTIFACTS:
+        path = folder / name
+        if not path.is_file():
+            raise IndexError_(f"{path} is missing")
+        if sha256_file(path) != expected.get(name):
+            raise IndexError_(f"{path} does not match its SHA-256 in the manifest")
+
+
+def _check_counts(store: Store, indexes: dict[str, Any], manifest: dict[str, Any]) -> None:
+    counts = manifest.get("counts", {})
+    stored = {"passages": len(store.passages), "spans": len(store.spans), "faq": len(store.faq_rows)}
+    for kind in KINDS:
+        if not stored[kind] == indexes[kind].ntotal == counts.get(kind):
+            raise IndexError_(
+                f"{kind}: manifest says {counts.get(kind)}, store has {stored[kind]}, "
+                f"vectors {indexes[kind].ntotal}"
+            )
+    dims = {index.d for index in indexes.values()} | {manifest.get("dimension")}
+    if len(dims) != 1:
+        raise IndexError_(f"vector dimensions disagree: {sorted(map(str, dims))}")
+
+
+def load_index(index_dir: Path, model: str, dimension: int | None = None) -> LoadedIndex:
+    """Load the current index and verify it against its manifest and the configured model.
+
+    Raises :class:`IndexError_` naming the problem: a missing or corrupt artifact, counts that
+    disagree, or a model or dimension other than the one queries will be embedded with.
+    """
+    folder = current_path(index_dir)
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexError_(f"no readable index at {folder} (run 'faqbot build')")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexError_(f"index format {manifest.get('format')} is not {FORMAT_VERSION}")
+    if manifest.get("model") != model:
+        raise IndexError_(f"index was built with model '{manifest.get('model')}', not '{model}'")
+    if dimension is not None and manifest.get("dimension") != dimension:
+        raise IndexError_(f"index dimension {manifest.get('dimension')} is not {dimension}")
+    _check_artifacts(folder, manifest)
+    try:
+        store = Store.from_json((folder / "store.json").read_text(encoding="utf-8"))
+        indexes = {kind: faiss.read_index(str(folder / f"{kind}.faiss")) for kind in KINDS}
+    except (ValueError, RuntimeError) as exc:
+        raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
+    _check_counts(store, indexes, manifest)
+    return LoadedIndex(store, indexes, manifest)

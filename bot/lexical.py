@@ -1,0 +1,39 @@
+"""Keyword (BM25) scoring, the lexical half of retrieval. The only module importing bm25s.
+
+Embeddings blur the exact words patients use and the numbers they ask about ("how many
+patients", "five years"); BM25 over stemmed words catches those.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import bm25s
+import numpy as np
+import numpy.typing as npt
+import Stemmer
+
+
+class Bm25:
+    """A BM25 index over a fixed list of texts, built in memory (milliseconds at this size)."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self._stemmer: Any = Stemmer.Stemmer("english")
+        self._size = len(texts)
+        self._model: Any = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(
+                texts, stopwords="en", stemmer=self._stemmer, show_progress=False
+            )
+            self._model.index(tokens, show_progress=False)
+
+    def scores(self, query: str) -> npt.NDArray[np.float32]:
+        """The BM25 score of every text for the query (zeros when nothing matches)."""
+        if not self._size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )[0]
+        if not tokens:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

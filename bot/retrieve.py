@@ -1,0 +1,123 @@
+"""Hybrid retrieval: rank quotable spans by meaning (dense), by words (BM25) and by the FAQ.
+
+- *dense*: how well the span itself matches the question blended with how well its whole
+  passage (with headings) does. The passage brings context a single sentence lacks (a list
+  item under "Who is This Treatment Suitable For?"); the span keeps the quote focused.
+- *lexical*: BM25 over the span with its headings, scaled to 0..1 by the best span.
+- *faq*: a patient question close to a curated FAQ question lifts that entry's quote. Questions
+  match questions far better than they match statements with this kind of model.
+
+Whether the sources cover the question at all is judged on absolute cosine similarities (dense
+and FAQ), which are comparable across questions; scaled BM25 is relative by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.embed import Embedder, Vectors
+from bot.index import LoadedIndex
+from bot.lexical import Bm25
+from bot.models import FaqEntry, Passage, Span
+
+#: Weight of the span's own similarity in its dense score; the passage's gets the rest.
+SPAN_WEIGHT = 0.6
+#: Weight of scaled BM25 added to the dense score when ranking.
+LEXICAL_WEIGHT = 0.25
+#: FAQ similarity below this lifts nothing; above it, the lift grows linearly to FAQ_WEIGHT.
+FAQ_FLOOR = 0.6
+FAQ_WEIGHT = 1.0
+#: How many of the closest FAQ entries may lift their quote.
+FAQ_TOP = 3
+_CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A candidate quote with its scores."""
+
+    span: Span
+    passage: Passage
+    score: float  # used for ranking: dense + lexical + FAQ lift
+    dense: float  # blended cosine similarity of span and passage
+    lexical: float  # BM25 scaled to 0..1 among this question's spans
+    faq: float  # similarity to the closest FAQ question whose quote this is (0 if none)
+
+
+@dataclass(frozen=True)
+class Results:
+    """Ranked hits plus what the answer composer needs to judge coverage and suggest."""
+
+    hits: list[Hit]
+    faq: list[tuple[FaqEntry, float]]  # every FAQ entry with its similarity, best first
+
+    @property
+    def coverage(self) -> float:
+        """How well the sources cover the question: the best dense or FAQ similarity."""
+        best_hit = max((h.dense for h in self.hits), default=-1.0)
+        best_faq = self.faq[0][1] if self.faq else -1.0
+        return max(best_hit, best_faq)
+
+
+class Retriever:
+    """Embeds a question once and ranks the spans of one loaded index."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+        self.index = index
+        self.embedder = embedder
+        self._bm25 = Bm25([self._lexical_text(span) for span in index.store.spans])
+
+    def _lexical_text(self, span: Span) -> str:
+        store = self.index.store
+        passage = store.passages[span.passage_index]
+        return " ".join([*passage.headings, store.body(passage)[span.start : span.end]])
+
+    def search(self, question: str, k: int = 10) -> Results:
+        """The k best spans for a question, best first, with the FAQ similarities."""
+        vector = self.embedder.encode([question])[0]
+        faq = self._faq_scores(vector)
+        lifts = self._faq_lifts(faq)
+        dense = dict(self.index.search("spans", vector, _CANDIDATES))
+        missing = [row for row in lifts if row not in dense]
+        dense.update(zip(missing, self.index.score("spans", vector, missing), strict=True))
+        passage_scores = dict(self.index.search("passages", vector, _CANDIDATES))
+        lexical = self._bm25.scores(question)
+        scale = 1.0 / float(lexical.max()) if lexical.size and lexical.max() > 0 else 0.0
+        hits = [
+            self._hit(row, score, passage_scores, float(lexical[row]) * scale, lifts.get(row, 0.0))
+            for row, score in dense.items()
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return Results(hits[:k], faq)
+
+    def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
+        """Each FAQ entry with the similarity of its closest phrasing, best first."""
+        store = self.index.store
+        best: dict[int, float] = {}
+        for row, score in self.index.search("faq", vector, len(store.faq_rows)):
+            entry = store.faq_rows[row]
+            best[entry] = max(score, best.get(entry, -1.0))
+        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
+        return [(store.faq[entry], score) for entry, score in ranked]
+
+    def _faq_lifts(self, faq: list[tuple[FaqEntry, float]]) -> dict[int, float]:
+        """Span row → FAQ similarity, for entries close enough to lift their quote."""
+        rows = {e.id: row for e, row in zip(self.index.store.faq, self.index.store.faq_spans,
+                                             strict=True)}
+        lifts: dict[int, float] = {}
+        for entry, score in faq[:FAQ_TOP]:
+            if score > FAQ_FLOOR:
+                row = rows[entry.id]
+                lifts[row] = max(score, lifts.get(row, 0.0))
+        return lifts
+
+    def _hit(
+        self, row: int, span_score: float, passages: dict[int, float], lexical: float, faq: float
+    ) -> Hit:
+        span = self.index.store.spans[row]
+        floor = min(passages.values(), default=0.0)
+        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passages.get(span.passage_index, floor)
+        lift = FAQ_WEIGHT * max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
+        score = dense + LEXICAL_WEIGHT * lexical + lift
+        passage = self.index.store.passages[span.passage_index]
+        return Hit(span, passage, score, dense, lexical, faq)

