@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.conversation import smalltalk_reply
 from bot.models import Quote, Reply, ReplyKind, Turn
 from bot.retrieve import Hit, Results, Retriever
+from bot.scope import Scope
 from bot.settings import Settings
 
 DISCLAIMER = (
@@ -20,6 +21,10 @@ DISCLAIMER = (
 ANSWER_TEXT = "Here is what the clinic's sources say:"
 MAX_QUOTES = 3
 MAX_SUGGESTIONS = 3
+#: A longer window around the best span is quoted instead when it scores at most this much
+#: lower: a patient is better served by "The guidelines… Ideal candidates are under 50…" than
+#: by the first half alone. Measured on the eval set: 0.1 and 0.2 gave the same accuracy.
+CONTEXT_MARGIN = 0.1
 
 
 def _no_answer_text(settings: Settings) -> str:
@@ -31,12 +36,26 @@ def _no_answer_text(settings: Settings) -> str:
     )
 
 
+def _with_context(best: Hit, hits: list[Hit]) -> Hit:
+    """The longest window containing ``best`` that scores nearly as well as it does."""
+    around = [
+        h
+        for h in hits
+        if h.passage.id == best.passage.id
+        and h.span.start <= best.span.start
+        and h.span.end >= best.span.end
+        and h.score >= best.score - CONTEXT_MARGIN
+    ]
+    return max(around, key=lambda h: (h.span.end - h.span.start, h.score), default=best)
+
+
 class Answerer:
     """Turns a message into a :class:`Reply` using one retriever and the settings."""
 
     def __init__(self, retriever: Retriever, settings: Settings) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.scope = Scope(retriever.index.store.scope)
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> Reply:
         """The reply to ``message``. ``history`` is accepted for the API contract; follow-up
@@ -45,7 +64,8 @@ class Answerer:
         if small is not None:
             return self._reply("smalltalk", small, self._starters())
         results = self.retriever.search(message)
-        if not results.hits or results.coverage < self.settings.min_score:
+        covered = results.hits and results.coverage >= self.settings.min_score
+        if not covered or self.scope.outside(message):
             text = _no_answer_text(self.settings)
             return self._reply("no_answer", text, self._related(results, message, ()))
         chosen = self._pick(results.hits)
@@ -54,8 +74,8 @@ class Answerer:
 
     def _pick(self, hits: list[Hit]) -> list[Hit]:
         """The best hit, plus up to two from other passages that score nearly as well."""
-        best = hits[0]
-        floor = best.score - self.settings.extra_quote_margin
+        best = _with_context(hits[0], hits)
+        floor = hits[0].score - self.settings.extra_quote_margin
         chosen = [best]
         for hit in hits[1:]:
             if len(chosen) == MAX_QUOTES or hit.score < floor:

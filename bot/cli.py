@@ -176,13 +176,18 @@ def calibrate(ctx: typer.Context) -> None:
         _ensure_index(settings)
         bot = service.load_bot(settings)
     inside, outside = evaluate.load_calibration(settings.eval_dir / "calibration.yaml")
-    scores_in = evaluate.top_scores(bot.retriever, inside)
-    scores_out = evaluate.top_scores(bot.retriever, outside)
-    typer.echo(f"in scope     ({len(scores_in)}): min {min(scores_in):.3f}  "
-               f"median {sorted(scores_in)[len(scores_in) // 2]:.3f}")
-    typer.echo(f"out of scope ({len(scores_out)}): max {max(scores_out):.3f}  "
-               f"median {sorted(scores_out)[len(scores_out) // 2]:.3f}")
+    scores_in = evaluate.coverage_scores(bot.answerer, inside)
+    scores_out = evaluate.coverage_scores(bot.answerer, outside)
+    if not scores_in or not scores_out:
+        _fail("calibration needs in-scope and out-of-scope questions the scope list lets through", 2)
+    typer.echo(f"in scope:     {len(scores_in)} questions, scores {_spread(scores_in)}")
+    typer.echo(f"out of scope: {len(scores_out)} past the scope list, scores {_spread(scores_out)}")
     typer.echo(f"suggested FAQBOT_MIN_SCORE={evaluate.choose_threshold(scores_in, scores_out)}")
+
+
+def _spread(scores: list[float]) -> str:
+    ordered = sorted(scores)
+    return f"min {ordered[0]:.3f}  median {ordered[len(ordered) // 2]:.3f}  max {ordered[-1]:.3f}"
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import yaml
 
 from bot.answer import Answerer
 from bot.models import Reply
-from bot.retrieve import Retriever
 
 KINDS = ("no_answer", "smalltalk")
 
@@ -110,9 +109,11 @@ def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
     return report
 
 
-def top_scores(retriever: Retriever, questions: Sequence[str]) -> list[float]:
-    """How well the sources cover each question: the score the no-answer gate compares."""
-    return [retriever.search(q).coverage for q in questions]
+def coverage_scores(answerer: Answerer, questions: Sequence[str]) -> list[float]:
+    """The score the no-answer gate compares, for each question the scope list lets through
+    (a question naming a not-covered topic is refused whatever its score)."""
+    passed = [q for q in questions if not answerer.scope.outside(q)]
+    return [answerer.retriever.search(q).coverage for q in passed]
 
 
 def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float:

@@ -18,6 +18,7 @@ import yaml
 from bot.faq import FAQ_FILE, load_faq
 from bot.models import FaqEntry, Passage, Source
 from bot.passages import parse_passages
+from bot.scope import SCOPE_FILE, load_scope
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _REQUIRED = ("id", "title")
@@ -40,6 +41,7 @@ class Knowledge:
     sources: tuple[Source, ...]
     passages: tuple[Passage, ...]
     faq: tuple[FaqEntry, ...]
+    scope: tuple[str, ...]
     file_hashes: dict[str, str]
 
     def source(self, source_id: str) -> Source:
@@ -59,8 +61,8 @@ def sha256_file(path: Path) -> str:
 def knowledge_files(knowledge_dir: Path) -> list[Path]:
     """The files an index is built from, in a stable order."""
     files = sorted((knowledge_dir / "sources").glob("*.md"))
-    faq = knowledge_dir / FAQ_FILE
-    return [*files, faq] if faq.exists() else files
+    extra = [knowledge_dir / name for name in (FAQ_FILE, SCOPE_FILE)]
+    return files + [path for path in extra if path.exists()]
 
 
 def hash_knowledge(knowledge_dir: Path) -> dict[str, str]:
@@ -151,11 +153,14 @@ def load_knowledge(knowledge_dir: Path) -> Knowledge:
     passages = {s.id: parse_passages(s.id, s.body) for s in sources}
     problems += [f"{sources_dir / s.path}: no text to quote" for s in sources if not passages[s.id]]
     faq, more = load_faq(knowledge_dir, sources)
-    if problems or more:
-        raise KnowledgeError(problems + more)
+    scope, even_more = load_scope(knowledge_dir)
+    problems += more + even_more
+    if problems:
+        raise KnowledgeError(problems)
     return Knowledge(
         sources=tuple(sources),
         passages=tuple(p for s in sources for p in passages[s.id]),
         faq=tuple(faq),
+        scope=tuple(scope),
         file_hashes=hash_knowledge(knowledge_dir),
     )

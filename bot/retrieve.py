@@ -19,6 +19,8 @@ from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Span
+from bot.qtype import expected_types, matches
+from bot.spelling import Speller
 
 #: Weight of the span's own similarity in its dense score; the passage's gets the rest.
 SPAN_WEIGHT = 0.6
@@ -29,6 +31,11 @@ FAQ_FLOOR = 0.6
 FAQ_WEIGHT = 1.0
 #: How many of the closest FAQ entries may lift their quote.
 FAQ_TOP = 3
+#: An FAQ entry lifts only when it leads the next one by this much: a generic question close
+#: to several entries at once ("what's new in stem cells?") is not any one of them.
+FAQ_LEAD = 0.0
+#: Added when a span holds the kind of fact asked for (a number for "how many", …).
+TYPE_WEIGHT = 0.25
 _CANDIDATES = 200
 
 
@@ -66,14 +73,19 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self._bm25 = Bm25([self._lexical_text(span) for span in index.store.spans])
+        store = index.store
+        vocabulary = [s.body for s in store.sources.values()]
+        vocabulary += [q for entry in store.faq for q in entry.phrasings]
+        self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
 
     def _lexical_text(self, span: Span) -> str:
         store = self.index.store
         passage = store.passages[span.passage_index]
         return " ".join([*passage.headings, store.body(passage)[span.start : span.end]])
 
-    def search(self, question: str, k: int = 10) -> Results:
+    def search(self, question: str, k: int = 50) -> Results:
         """The k best spans for a question, best first, with the FAQ similarities."""
+        question = self.speller.correct(question)
         vector = self.embedder.encode([question])[0]
         faq = self._faq_scores(vector)
         lifts = self._faq_lifts(faq)
@@ -83,10 +95,13 @@ class Retriever:
         passage_scores = dict(self.index.search("passages", vector, _CANDIDATES))
         lexical = self._bm25.scores(question)
         scale = 1.0 / float(lexical.max()) if lexical.size and lexical.max() > 0 else 0.0
+        types = expected_types(question)
         hits = [
             self._hit(row, score, passage_scores, float(lexical[row]) * scale, lifts.get(row, 0.0))
             for row, score in dense.items()
         ]
+        if types:
+            hits = [self._typed(hit, types) for hit in hits]
         hits.sort(key=lambda h: h.score, reverse=True)
         return Results(hits[:k], faq)
 
@@ -105,11 +120,19 @@ class Retriever:
         rows = {e.id: row for e, row in zip(self.index.store.faq, self.index.store.faq_spans,
                                              strict=True)}
         lifts: dict[int, float] = {}
-        for entry, score in faq[:FAQ_TOP]:
-            if score > FAQ_FLOOR:
+        scores = [score for _, score in faq] + [-1.0]
+        for rank, (entry, score) in enumerate(faq[:FAQ_TOP]):
+            if score > FAQ_FLOOR and score - scores[rank + 1] >= FAQ_LEAD:
                 row = rows[entry.id]
                 lifts[row] = max(score, lifts.get(row, 0.0))
         return lifts
+
+    def _typed(self, hit: Hit, types: list[str]) -> Hit:
+        """The hit with the answer-type bonus when its text holds the kind of fact asked for."""
+        text = self.index.store.body(hit.passage)[hit.span.start : hit.span.end]
+        if not matches(text, types):
+            return hit
+        return Hit(hit.span, hit.passage, hit.score + TYPE_WEIGHT, hit.dense, hit.lexical, hit.faq)
 
     def _hit(
         self, row: int, span_score: float, passages: dict[int, float], lexical: float, faq: float

@@ -25,6 +25,7 @@ class Store:
     spans: tuple[Span, ...]
     faq: tuple[FaqEntry, ...]
     faq_spans: tuple[int, ...]  # the span row that is each FAQ entry's quote
+    scope: tuple[str, ...]  # topics the sources do not cover
 
     @property
     def faq_rows(self) -> tuple[int, ...]:
@@ -47,6 +48,7 @@ class Store:
             "spans": [[s.passage_index, s.first, s.last, s.start, s.end] for s in self.spans],
             "faq": [asdict(e) for e in self.faq],
             "faq_spans": list(self.faq_spans),
+            "scope": list(self.scope),
         }
         return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
@@ -60,9 +62,10 @@ class Store:
             spans = tuple(Span(*row) for row in data["spans"])
             faq = tuple(_faq_from_dict(e) for e in data["faq"])
             faq_spans = tuple(int(i) for i in data["faq_spans"])
+            scope = tuple(str(t) for t in data["scope"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed store: {exc}") from exc
-        return cls(sources, passages, spans, faq, faq_spans)
+        return cls(sources, passages, spans, faq, faq_spans, scope)
 
 
 def _passage_to_dict(passage: Passage) -> dict[str, Any]:
@@ -113,4 +116,5 @@ def build_store(knowledge: Knowledge) -> Store:
         spans=tuple(spans),
         faq=knowledge.faq,
         faq_spans=faq_spans,
+        scope=knowledge.scope,
     )
