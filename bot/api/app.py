@@ -1,0 +1,76 @@
+"""The FastAPI app factory. Nothing heavy happens at import time: the lifespan loads the model
+and the verified index once, when the server starts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from bot import service
+from bot.api import pages, routes
+from bot.api.errors import http_error, validation_error
+from bot.embed import Embedder, EmbedderError
+from bot.index import IndexError_
+from bot.settings import Settings
+
+log = logging.getLogger("faqbot")
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+# The chat page loads only its own files; nothing may frame it (the widget gets its own route).
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAPI], object]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.bot, app.state.not_ready = None, "starting"
+        try:
+            app.state.bot = service.load_bot(settings, embedder)
+            app.state.not_ready = None
+        except (IndexError_, EmbedderError) as exc:
+            app.state.not_ready = str(exc)
+            log.error("not ready: %s", exc)
+        yield
+
+    return lifespan
+
+
+async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    for name, value in _SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.url.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """A new app serving ``settings``' index; ``embedder`` replaces the real model in tests."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="MS stem-cell therapy FAQ bot",
+        summary="Answers only with verbatim, cited quotes from curated sources.",
+        lifespan=_lifespan(settings, embedder),  # type: ignore[arg-type]
+    )
+    app.state.settings = settings
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.middleware("http")(_headers)
+    app.include_router(routes.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    return app

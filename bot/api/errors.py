@@ -1,0 +1,65 @@
+"""Turn validation errors into messages a person can read (422), never a stack trace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from bot.api.schemas import MAX_HISTORY, MAX_MESSAGE
+
+_BY_TYPE = {
+    "missing": "is required",
+    "string_type": "must be text",
+    "list_type": "must be a list of turns",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "literal_error": "must be 'user' or 'bot'",
+}
+
+
+def _field(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if part.isdigit() else (f".{part}" if name else part)
+    return name or "the request body"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind, field = error.get("type", ""), _field(error.get("loc", ()))
+    if kind == "json_invalid":
+        return "The request body is not valid JSON."
+    if kind == "string_too_long" and field == "message":
+        return f"message must be at most {MAX_MESSAGE} characters."
+    if kind == "too_long" and field == "history":
+        return f"history may hold at most {MAX_HISTORY} turns."
+    if kind == "value_error":
+        return f"{field} {error.get('msg', '').removeprefix('Value error, ')}."
+    if field == "the request body" and kind in ("missing", "model_attributes_type", "dict_type"):
+        return "The request body must be a JSON object with a 'message'."
+    return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 with a readable first message and every problem listed."""
+    assert isinstance(exc, RequestValidationError)
+    details = list(dict.fromkeys(_describe(dict(e)) for e in exc.errors()))
+    return JSONResponse(
+        status_code=422, content={"error": details[0] if details else "Invalid request.",
+                                  "details": details}
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """HTTP errors (404, 405, 503 …) as ``{"error": …}``, the same shape as 422s."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"error": str(exc.detail), "details": []},
+        headers=getattr(exc, "headers", None),
+    )

@@ -1,0 +1,57 @@
+"""JSON routes: the chat API and the health probes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+
+from bot.api.schemas import ChatReply, ChatRequest, ErrorOut
+from bot.models import Turn, reply_to_dict
+from bot.service import Bot
+
+router = APIRouter()
+
+
+def _bot(request: Request) -> Bot:
+    bot: Bot | None = request.app.state.bot
+    if bot is None:
+        raise HTTPException(503, "The answer index is not ready; please try again shortly.")
+    return bot
+
+
+ReadyBot = Annotated[Bot, Depends(_bot)]
+
+
+@router.post(
+    "/api/chat",
+    response_model=ChatReply,
+    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
+def chat(body: ChatRequest, bot: ReadyBot) -> dict[str, Any]:
+    """Answer one message. The server keeps no state: send earlier turns as ``history``."""
+    history = [Turn(turn.role, turn.text) for turn in body.history]
+    return reply_to_dict(bot.answerer.reply(body.message.strip(), history))
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"model": ErrorOut}})
+def readyz(request: Request) -> Any:
+    """200 once the index is loaded and verified; 503 with the reason otherwise."""
+    bot: Bot | None = request.app.state.bot
+    if bot is None:
+        reason = request.app.state.not_ready or "starting"
+        return JSONResponse({"status": "not ready", "error": reason}, status_code=503)
+    manifest = bot.index.manifest
+    return {
+        "status": "ready",
+        "index_version": manifest["build_id"],
+        "model": manifest["model"],
+        "counts": manifest["counts"],
+    }

@@ -1,0 +1,57 @@
+from bot.answer import DISCLAIMER, MAX_QUOTES
+from bot.models import reply_to_dict
+from bot.service import Bot
+
+
+def test_answer_quotes_are_verbatim_with_offsets(bot: Bot) -> None:
+    reply = bot.answerer.reply("How many patients did the study follow for ten years?")
+    assert reply.kind == "answer"
+    assert "50 patients" in reply.quotes[0].text
+    for quote in reply.quotes:
+        assert quote.source.body[quote.start : quote.end] == quote.text
+
+
+def test_quotes_come_from_distinct_passages_and_are_few(bot: Bot) -> None:
+    reply = bot.answerer.reply("patients recovery work months years study")
+    assert 1 <= len(reply.quotes) <= MAX_QUOTES
+    assert len({q.passage_id for q in reply.quotes}) == len(reply.quotes)
+
+
+def test_faq_question_lifts_its_quote(bot: Bot) -> None:
+    reply = bot.answerer.reply("When can I go back to work?")
+    assert reply.quotes[0].text == "Most people return to work after three months of rest."
+
+
+def test_unrelated_question_gets_no_answer_with_suggestions(bot: Bot) -> None:
+    reply = bot.answerer.reply("xylophone zebra quantum")
+    assert reply.kind == "no_answer" and not reply.quotes
+    assert "contact" in reply.text
+    assert reply.suggestions
+
+
+def test_not_covered_topic_gets_no_answer_even_when_words_match(bot: Bot) -> None:
+    reply = bot.answerer.reply("How many patients with autism did the study follow?")
+    assert reply.kind == "no_answer"
+
+
+def test_small_talk_gets_no_quote(bot: Bot) -> None:
+    reply = bot.answerer.reply("thank you!")
+    assert reply.kind == "smalltalk" and not reply.quotes
+    assert reply.suggestions == ("How long does recovery take?",)
+
+
+def test_every_reply_carries_the_disclaimer_and_the_contract_shape(bot: Bot) -> None:
+    for message in ("hi", "xylophone", "How long does recovery take?"):
+        data = reply_to_dict(bot.answerer.reply(message))
+        assert data["disclaimer"] == DISCLAIMER
+        assert set(data) == {"kind", "text", "quotes", "suggestions", "disclaimer"}
+    quote = reply_to_dict(bot.answerer.reply("How long does recovery take?"))["quotes"][0]
+    assert set(quote) == {"text", "passage_id", "score", "source"}
+    assert set(quote["source"]) == {"id", "title", "publisher", "url", "published", "citation"}
+    assert quote["source"]["citation"].startswith("A Tiny Blog Post. Example Clinic.")
+
+
+def test_a_heading_is_never_quoted(bot: Bot) -> None:
+    reply = bot.answerer.reply("Who can have it?")
+    for quote in reply.quotes:
+        assert quote.text != "Who can have it?" and not quote.text.startswith("#")

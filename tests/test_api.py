@@ -1,0 +1,108 @@
+"""The HTTP app in-process, with the fake embedder (the real model has its own test file)."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.api import create_app
+from bot.settings import Settings
+from tests.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def client(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
+    with TestClient(create_app(built, fake_embedder)) as test_client:
+        yield test_client
+
+
+def test_chat_answers_with_the_contract_shape(client: TestClient) -> None:
+    response = client.post("/api/chat", json={"message": "When can I go back to work?"})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["kind"] == "answer"
+    assert data["quotes"][0]["text"] == "Most people return to work after three months of rest."
+    assert data["quotes"][0]["source"]["id"] == "tiny-blog"
+    assert data["disclaimer"]
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_history_is_accepted(client: TestClient) -> None:
+    history = [{"role": "user", "text": "hello"}, {"role": "bot", "text": "Hello!"}]
+    response = client.post("/api/chat", json={"message": "thanks", "history": history})
+    assert response.status_code == 200 and response.json()["kind"] == "smalltalk"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"message": ""}', "message must contain some text"),
+        ('{"message": "  \\n\\t "}', "message must contain some text"),
+        ('{"message": 42}', "message must be text"),
+        ('{"message": ["a"]}', "message must be text"),
+        ('{"message": "' + "x" * 1001 + '"}', "at most 1000 characters"),
+        ("{}", "message is required"),
+        ("[]", "JSON object with a 'message'"),
+        ('{"message": "hi", "history": "nope"}', "history must be a list"),
+        ('{"message": "hi", "history": [{"role": "admin", "text": "x"}]}', "'user' or 'bot'"),
+        ('{"message": "hi", "history": [{"role": "user"}]}', "history[0].text is required"),
+    ],
+)
+def test_invalid_requests_get_readable_422(client: TestClient, body: str, error: str) -> None:
+    response = client.post("/api/chat", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert error in response.json()["error"]
+
+
+def test_too_much_history_is_refused(client: TestClient) -> None:
+    history = [{"role": "user", "text": "q"}] * 21
+    response = client.post("/api/chat", json={"message": "hi", "history": history})
+    assert response.status_code == 422
+    assert response.json()["error"] == "history may hold at most 20 turns."
+
+
+def test_a_message_of_exactly_1000_characters_is_fine(client: TestClient) -> None:
+    response = client.post("/api/chat", json={"message": "work " * 199 + "work"})
+    assert response.status_code == 200
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["index_version"] and ready.json()["counts"]["passages"] > 0
+
+
+def test_not_ready_without_an_index(settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    with TestClient(create_app(settings, fake_embedder)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "faqbot build" in ready.json()["error"]
+        chat = client.post("/api/chat", json={"message": "hello there friend"})
+        assert chat.status_code == 503 and "not ready" in chat.json()["error"]
+        assert client.get("/healthz").status_code == 200
+
+
+def test_chat_page_escapes_settings_and_sends_security_headers(
+    built: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    evil = built.model_copy(update={"clinic_name": "<script>alert(1)</script>"})
+    with TestClient(create_app(evil, fake_embedder)) as client:
+        page = client.get("/")
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert 'aria-live="polite"' in page.text and '<label for="question">' in page.text
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_static_files_are_served(client: TestClient) -> None:
+    script = client.get("/static/chat.js")
+    assert script.status_code == 200 and "textContent" in script.text
+    assert "innerHTML" not in script.text
+
+
+def test_unknown_route_is_json_404(client: TestClient) -> None:
+    response = client.get("/nope")
+    assert response.status_code == 404 and response.json()["error"] == "Not Found"

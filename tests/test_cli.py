@@ -1,0 +1,71 @@
+"""The ``faqbot`` command. Tests that build or answer load the real packaged model (local)."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.index import current_path
+
+runner = CliRunner()
+
+
+def _run(knowledge: Path, index: Path, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--knowledge-dir", str(knowledge), "--index-dir", str(index), *args])
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("---\ntitle: No id\n---\nBody.\n", "missing 'id'"),
+        ("---\nid: [\n---\nBody.\n", "unparsable front matter"),
+        ("---\nid: z\ntitle: Empty\n---\n\n", "empty body"),
+    ],
+)
+def test_build_with_bad_knowledge_exits_2_naming_file_and_problem(
+    knowledge_dir: Path, tmp_path: Path, text: str, problem: str
+) -> None:
+    (knowledge_dir / "sources" / "broken.md").write_text(text, encoding="utf-8")
+    result = _run(knowledge_dir, tmp_path / "index", "build")
+    assert result.exit_code == 2
+    assert "broken.md" in result.output and problem in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "index" / "current").exists()
+
+
+def test_duplicate_id_exits_2(knowledge_dir: Path, tmp_path: Path) -> None:
+    original = (knowledge_dir / "sources" / "tiny-news.md").read_text(encoding="utf-8")
+    (knowledge_dir / "sources" / "again.md").write_text(original, encoding="utf-8")
+    result = _run(knowledge_dir, tmp_path / "index", "build")
+    assert result.exit_code == 2 and "duplicate id 'tiny-news'" in result.output
+
+
+def test_ask_refuses_an_empty_question(knowledge_dir: Path, tmp_path: Path) -> None:
+    result = _run(knowledge_dir, tmp_path / "index", "ask", "   ")
+    assert result.exit_code == 2 and "1 to 1000 characters" in result.output
+
+
+def test_build_is_idempotent_and_ask_prints_json(knowledge_dir: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    first = _run(knowledge_dir, index, "build")
+    assert first.exit_code == 0, first.output
+    assert "Built index" in first.output
+    second = _run(knowledge_dir, index, "build")
+    assert second.exit_code == 0 and "nothing to do" in second.output
+    forced = _run(knowledge_dir, index, "build", "--force")
+    assert forced.exit_code == 0 and "Built index" in forced.output
+
+    asked = _run(knowledge_dir, index, "ask", "--json", "When can I go back to work?")
+    assert asked.exit_code == 0, asked.output
+    reply = json.loads(asked.output[asked.output.index("{") :])
+    assert reply["kind"] == "answer" and "three months" in reply["quotes"][0]["text"]
+
+    readable = _run(knowledge_dir, index, "ask", "When can I go back to work?")
+    assert "[1] “Most people return to work" in readable.output
+
+    store = current_path(index) / "store.json"
+    store.write_text(store.read_text().replace("three months", "two weeks"))
+    refused = _run(knowledge_dir, index, "ask", "When can I go back to work?")
+    assert refused.exit_code == 1 and "does not match its SHA-256" in refused.output

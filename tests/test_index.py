@@ -1,0 +1,119 @@
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bot import index as index_module
+from bot.index import IndexError_, build_index, current_path, load_index, staleness
+from bot.knowledge import load_knowledge
+from tests.conftest import FakeEmbedder
+
+
+def _build(knowledge_dir: Path, index_dir: Path, embedder: FakeEmbedder, force: bool = False):
+    knowledge = load_knowledge(knowledge_dir)
+    return build_index(index_dir, knowledge, embedder.name, lambda: embedder, force=force)
+
+
+def test_build_writes_artifacts_and_a_complete_manifest(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    result = _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    assert result.built
+    folder = current_path(tmp_path / "index")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert set(manifest["artifacts"]) == {"passages.faiss", "spans.faiss", "faq.faiss", "store.json"}
+    assert manifest["model"] == "fake-hash-256" and manifest["dimension"] == 256
+    assert manifest["counts"]["sources"] == 2 and manifest["counts"]["faq"] == 2
+    assert set(manifest["knowledge"]) == {
+        "sources/tiny-blog.md", "sources/tiny-news.md", "faq.yaml", "scope.yaml"
+    }
+    assert {"faiss-cpu", "numpy", "python", "sentence-transformers"} <= set(manifest["versions"])
+    assert manifest["built_at"]
+
+
+def test_second_build_does_nothing_and_force_rebuilds(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    first = _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    calls = fake_embedder.calls
+    again = _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    assert not again.built and again.reason == "up to date"
+    assert fake_embedder.calls == calls  # no embedding work at all
+    forced = _build(knowledge_dir, tmp_path / "index", fake_embedder, force=True)
+    assert forced.built and forced.manifest["build_id"] != first.manifest["build_id"]
+    assert len(list((tmp_path / "index" / "builds").iterdir())) == 1  # old build cleaned up
+
+
+def test_changed_knowledge_makes_the_index_stale(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    source = knowledge_dir / "sources" / "tiny-news.md"
+    source.write_text(source.read_text() + "\nA new paragraph about things.\n")
+    hashes = load_knowledge(knowledge_dir).file_hashes
+    assert staleness(tmp_path / "index", hashes, fake_embedder.name) == "the knowledge files changed"
+    assert staleness(tmp_path / "index", hashes, "other-model") == "the model changed to 'other-model'"
+    assert _build(knowledge_dir, tmp_path / "index", fake_embedder).built
+
+
+def test_a_crash_mid_build_leaves_the_previous_index_whole(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _build(knowledge_dir, tmp_path / "index", fake_embedder)
+
+    def crash(*args: object) -> None:
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(index_module, "_fsync_folder", crash)
+    with pytest.raises(KeyboardInterrupt):
+        _build(knowledge_dir, tmp_path / "index", fake_embedder, force=True)
+    loaded = load_index(tmp_path / "index", fake_embedder.name, 256)
+    assert loaded.manifest["build_id"] == first.manifest["build_id"]
+    leftovers = [p.name for p in (tmp_path / "index" / "builds").iterdir()]
+    assert leftovers == [first.manifest["build_id"]]
+
+
+def test_load_refuses_a_corrupt_artifact(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    store = current_path(tmp_path / "index") / "store.json"
+    store.write_text(store.read_text().replace("50 patients", "51 patients"))
+    with pytest.raises(IndexError_, match=r"store\.json does not match its SHA-256"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_load_refuses_a_truncated_or_missing_artifact(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    spans = current_path(tmp_path / "index") / "spans.faiss"
+    with spans.open("r+b") as handle:
+        handle.truncate(100)
+    with pytest.raises(IndexError_, match="spans.faiss"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+    os.remove(spans)
+    with pytest.raises(IndexError_, match="missing"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_load_refuses_wrong_model_dimension_or_counts(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    with pytest.raises(IndexError_, match="built with model 'fake-hash-256'"):
+        load_index(tmp_path / "index", "all-MiniLM-L6-v2")
+    with pytest.raises(IndexError_, match="dimension 256 is not 384"):
+        load_index(tmp_path / "index", fake_embedder.name, 384)
+    manifest_path = current_path(tmp_path / "index") / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["counts"]["passages"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexError_, match="passages: manifest says"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexError_, match="run 'faqbot build'"):
+        load_index(tmp_path / "empty", "any")

@@ -1,0 +1,113 @@
+"""End to end with the real packaged model (all-MiniLM-L6-v2, loaded offline): the real
+knowledge, the real index, answers over HTTP, and the whole eval set."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from bot import service
+from bot.api import create_app
+from bot.embed import Embedder, load_embedder
+from bot.evaluate import Report, load_cases, run_eval
+from bot.settings import Settings
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    return load_embedder(Settings().model)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+    settings = Settings(
+        knowledge_dir=ROOT / "knowledge", index_dir=tmp_path_factory.mktemp("real") / "index"
+    )
+    service.build(settings, embedder=real_embedder)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_bot(real_settings: Settings, real_embedder: Embedder) -> service.Bot:
+    return service.load_bot(real_settings, real_embedder)
+
+
+@pytest.fixture(scope="session")
+def report(real_bot: service.Bot) -> Report:
+    return run_eval(real_bot.answerer, load_cases(ROOT / "knowledge" / "eval" / "questions.yaml"))
+
+
+@pytest.fixture(scope="module")
+def client(real_settings: Settings, real_embedder: Embedder) -> Iterator[TestClient]:
+    with TestClient(create_app(real_settings, real_embedder)) as test_client:
+        yield test_client
+
+
+def test_the_newcomers_question_gets_a_short_cited_quote(client: TestClient) -> None:
+    response = client.post(
+        "/api/chat", json={"message": "Is stem cell therapy for MS still experimental?"}
+    )
+    data = response.json()
+    assert response.status_code == 200 and data["kind"] == "answer"
+    first = data["quotes"][0]
+    assert "no longer just a futuristic experiment" in first["text"]
+    assert len(first["text"]) <= 350
+    assert first["source"]["title"] == "Multiple Sclerosis (MS) and Stem Cell Therapy: What’s New?"
+    assert first["source"]["citation"]
+
+
+def test_off_topic_questions_get_no_answer_and_greetings_small_talk(client: TestClient) -> None:
+    weather = client.post("/api/chat", json={"message": "what's the weather tomorrow?"}).json()
+    assert weather["kind"] == "no_answer" and weather["quotes"] == []
+    hello = client.post("/api/chat", json={"message": "Hello!"}).json()
+    assert hello["kind"] == "smalltalk" and hello["quotes"] == []
+
+
+def test_every_quote_over_the_eval_set_is_verbatim(report: Report) -> None:
+    quotes = [q for result in report.results for q in result.reply.quotes]
+    assert len(quotes) >= 50
+    for quote in quotes:
+        assert quote.source.body[quote.start : quote.end] == quote.text
+        assert quote.text in quote.source.body
+        assert not quote.text.lstrip().startswith("#")
+
+
+def test_first_quotes_are_short(report: Report) -> None:
+    for result in report.results:
+        if result.reply.quotes:
+            assert len(result.reply.quotes[0].text) <= 350, result.case.question
+
+
+def test_eval_meets_the_targets(report: Report) -> None:
+    targets = yaml.safe_load((ROOT / "knowledge" / "eval" / "targets.yaml").read_text())
+    summary = report.summary()
+    for metric, target in targets.items():
+        assert summary[metric] >= target, f"{metric}: {summary[metric]} < {target}"
+
+
+def test_eval_set_is_big_enough() -> None:
+    cases = load_cases(ROOT / "knowledge" / "eval" / "questions.yaml")
+    assert sum(c.kind == "answer" for c in cases) >= 40
+    assert sum(c.kind == "no_answer" for c in cases) >= 10
+
+
+def test_ready_reports_the_real_index(client: TestClient) -> None:
+    ready = client.get("/readyz").json()
+    assert ready["model"] == "all-MiniLM-L6-v2" and ready["counts"]["sources"] == 2
+
+
+def test_calibration_file_is_separate_from_the_eval(real_settings: Settings) -> None:
+    calibration = yaml.safe_load((real_settings.eval_dir / "calibration.yaml").read_text())
+    eval_questions = {c.question.lower() for c in load_cases(real_settings.eval_dir / "questions.yaml")}
+    held_out = calibration["in_scope"] + calibration["out_of_scope"]
+    assert not eval_questions & {q.lower() for q in held_out}
+
+
+def test_default_model_resolves_to_the_packaged_folder() -> None:
+    from bot.embed import resolve_model
+
+    folder = resolve_model("all-MiniLM-L6-v2")
+    assert isinstance(folder, Path) and (folder / "config.json").exists()

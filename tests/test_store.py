@@ -1,0 +1,24 @@
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import load_knowledge
+from bot.store import Store, build_store
+
+
+def test_store_round_trips_through_json(knowledge_dir: Path) -> None:
+    store = build_store(load_knowledge(knowledge_dir))
+    assert Store.from_json(store.to_json()) == store
+
+
+def test_faq_quote_maps_to_a_span_with_the_same_text(knowledge_dir: Path) -> None:
+    store = build_store(load_knowledge(knowledge_dir))
+    for entry, row in zip(store.faq, store.faq_spans, strict=True):
+        span = store.spans[row]
+        body = store.sources[entry.source_id].body
+        assert body[span.start : span.end] == body[entry.start : entry.end]
+
+
+def test_malformed_store_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="malformed store"):
+        Store.from_json('{"sources": []}')
