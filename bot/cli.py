@@ -54,7 +54,8 @@ def _main(
     model: Annotated[str | None, typer.Option(help="Embedding model name or path.")] = None,
 ) -> None:
     """Cited FAQ bot for MS stem-cell therapy: every answer is a verbatim, cited quote."""
-    overrides = {"knowledge_dir": knowledge_dir, "index_dir": index_dir, "model": model}
+    overrides: dict[str, Any] = {"knowledge_dir": knowledge_dir, "index_dir": index_dir}
+    overrides["model"] = model
     ctx.obj = Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -158,7 +159,9 @@ def eval_command(
     with _clear_errors():
         _ensure_index(settings)
         bot = service.load_bot(settings)
-    report = evaluate.run_eval(bot.answerer, evaluate.load_cases(settings.eval_dir / "questions.yaml"))
+    report = evaluate.run_eval(
+        bot.answerer, evaluate.load_cases(settings.eval_dir / "questions.yaml")
+    )
     summary, targets = report.summary(), _targets(settings)
     if as_json:
         typer.echo(json.dumps({"summary": summary, "targets": targets}, indent=2))
@@ -179,7 +182,9 @@ def calibrate(ctx: typer.Context) -> None:
     scores_in = evaluate.coverage_scores(bot.answerer, inside)
     scores_out = evaluate.coverage_scores(bot.answerer, outside)
     if not scores_in or not scores_out:
-        _fail("calibration needs in-scope and out-of-scope questions the scope list lets through", 2)
+        _fail(
+            "calibration needs in-scope and out-of-scope questions the scope list lets through", 2
+        )
     typer.echo(f"in scope:     {len(scores_in)} questions, scores {_spread(scores_in)}")
     typer.echo(f"out of scope: {len(scores_out)} past the scope list, scores {_spread(scores_out)}")
     typer.echo(f"suggested FAQBOT_MIN_SCORE={evaluate.choose_threshold(scores_in, scores_out)}")

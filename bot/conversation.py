@@ -14,14 +14,40 @@ _WORD = re.compile(r"[a-z']+")
 # Each category: phrases that make it up, and the reply. Filler words may pad any phrase.
 _CATEGORIES: dict[str, tuple[tuple[str, ...], str]] = {
     "greeting": (
-        ("hi", "hello", "hey", "hiya", "good morning", "good afternoon", "good evening",
-         "greetings", "howdy", "how are you", "how are you doing", "hi there", "hello there"),
+        (
+            "hi",
+            "hello",
+            "hey",
+            "hiya",
+            "good morning",
+            "good afternoon",
+            "good evening",
+            "greetings",
+            "howdy",
+            "how are you",
+            "how are you doing",
+            "hi there",
+            "hello there",
+        ),
         "Hello! I answer questions about MS and stem-cell therapy (AHSCT) with quotes from "
         "the clinic's sources.",
     ),
     "thanks": (
-        ("thanks", "thank you", "thank u", "thx", "ty", "cheers", "much appreciated",
-         "that helps", "that was helpful", "great", "ok thanks", "okay thanks", "perfect"),
+        (
+            "thanks",
+            "thank you",
+            "thank u",
+            "thx",
+            "ty",
+            "cheers",
+            "much appreciated",
+            "that helps",
+            "that was helpful",
+            "great",
+            "ok thanks",
+            "okay thanks",
+            "perfect",
+        ),
         "You're welcome. Is there anything else you would like to know?",
     ),
     "goodbye": (
@@ -29,15 +55,45 @@ _CATEGORIES: dict[str, tuple[tuple[str, ...], str]] = {
         "Goodbye, and take care.",
     ),
     "about": (
-        ("who are you", "what are you", "what can you do", "what do you do", "help",
-         "are you a bot", "are you human", "what can i ask", "what can i ask you"),
+        (
+            "who are you",
+            "what are you",
+            "what can you do",
+            "what do you do",
+            "help",
+            "are you a bot",
+            "are you human",
+            "what can i ask",
+            "what can i ask you",
+        ),
         "I am the clinic's FAQ assistant. I answer questions about multiple sclerosis and "
         "stem-cell therapy only with quotes from sources the clinic has reviewed. I am not a "
         "doctor and cannot give personal medical advice.",
     ),
 }
-_FILLER = {"so", "much", "very", "a", "lot", "again", "there", "bot", "all", "you", "oh",
-           "ok", "okay", "well", "and", "for", "your", "the", "info", "information", "now"}
+_FILLER = {
+    "so",
+    "much",
+    "very",
+    "a",
+    "lot",
+    "again",
+    "there",
+    "bot",
+    "all",
+    "you",
+    "oh",
+    "ok",
+    "okay",
+    "well",
+    "and",
+    "for",
+    "your",
+    "the",
+    "info",
+    "information",
+    "now",
+}
 
 
 _PRIORITY = ("goodbye", "thanks", "about", "greeting")

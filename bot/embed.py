@@ -61,8 +61,11 @@ class SentenceTransformerEmbedder:
             self._model: Any = SentenceTransformer(str(location), device="cpu")
         except (OSError, ValueError) as exc:
             raise EmbedderError(f"cannot load model '{model}' offline: {exc}") from exc
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise EmbedderError(f"model '{model}' does not report its embedding dimension")
         self.name = model
-        self.dimension = int(self._model.get_embedding_dimension())
+        self.dimension = int(dimension)
 
     def encode(self, texts: list[str], progress: bool = False) -> Vectors:
         """Embed texts in batches; ``progress`` shows a bar on stderr."""

@@ -6,6 +6,7 @@ the settings comes from a measurement rather than a guess.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 from collections.abc import Sequence
@@ -122,8 +123,8 @@ def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float
     Every midpoint between neighbouring observed scores is tried; the one with the highest
     balanced accuracy wins, ties going to the widest gap (the most margin on both sides).
     """
-    points = sorted(set(inside) | set(outside))
-    candidates = [(a + b) / 2 for a, b in zip(points, points[1:], strict=False)] or [0.5]
+    points: list[float] = sorted(set(inside) | set(outside))
+    candidates: list[float] = [(a + b) / 2 for a, b in itertools.pairwise(points)] or [0.5]
 
     def quality(t: float) -> tuple[float, float]:
         recall_in = sum(s >= t for s in inside) / max(len(inside), 1)
@@ -131,7 +132,8 @@ def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float
         gap = min((abs(s - t) for s in points), default=0.0)
         return (recall_in + recall_out) / 2, gap
 
-    return round(max(candidates, key=quality), 3)
+    best: float = max(candidates, key=quality)
+    return round(best, 3)
 
 
 def load_calibration(path: Path) -> tuple[list[str], list[str]]:

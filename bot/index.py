@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import faiss
-import numpy as np
 
 from bot.embed import Embedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
@@ -44,7 +43,7 @@ _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
 _VERSIONED = ("faqbot", "faiss-cpu", "numpy", "sentence-transformers", "torch", "pysbd")
 
 
-class IndexError_(Exception):  # noqa: N801 - IndexError is a builtin we must not shadow
+class IndexError_(Exception):
     """The index is missing, corrupt, or does not match what the server is configured for."""
 
 
@@ -131,7 +130,9 @@ def _write_artifacts(folder: Path, store: Store, vectors: dict[str, Vectors]) ->
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
 
 
-def _manifest(store: Store, folder: Path, embedder: Embedder, knowledge: Knowledge) -> dict[str, Any]:
+def _manifest(
+    store: Store, folder: Path, embedder: Embedder, knowledge: Knowledge
+) -> dict[str, Any]:
     sentences = sum(len(p.sentences) for p in store.passages)
     return {
         "format": FORMAT_VERSION,
@@ -255,7 +256,11 @@ def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:
 
 def _check_counts(store: Store, indexes: dict[str, Any], manifest: dict[str, Any]) -> None:
     counts = manifest.get("counts", {})
-    stored = {"passages": len(store.passages), "spans": len(store.spans), "faq": len(store.faq_rows)}
+    stored = {
+        "passages": len(store.passages),
+        "spans": len(store.spans),
+        "faq": len(store.faq_rows),
+    }
     for kind in KINDS:
         if not stored[kind] == indexes[kind].ntotal == counts.get(kind):
             raise IndexError_(

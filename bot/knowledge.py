@@ -117,10 +117,17 @@ def parse_source(path: Path, text: str) -> Source:
         problems.append("empty body")
     if problems:
         raise ValueError("; ".join(problems))
-    fields = {key: _as_text(meta.get(key)) for key in _OPTIONAL}
-    fields["audience"] = fields["audience"] or "public"
     return Source(
-        id=str(meta["id"]), title=str(meta["title"]), body=body, path=path.name, **fields
+        id=str(meta["id"]),
+        title=str(meta["title"]),
+        body=body,
+        path=path.name,
+        publisher=_as_text(meta.get("publisher")),
+        url=_as_text(meta.get("url")),
+        published=_as_text(meta.get("published")),
+        reviewed=_as_text(meta.get("reviewed")),
+        cites=_as_text(meta.get("cites")),
+        audience=_as_text(meta.get("audience")) or "public",
     )
 
 

@@ -24,7 +24,9 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         re.compile(rf"\d|%|\b({_NUMBER_WORDS})\b"),
     ),
     "time": (
-        re.compile(r"\b(when|since when|what year|how long|how soon|how many (years|months|days))\b"),
+        re.compile(
+            r"\b(when|since when|what year|how long|how soon|how many (years|months|days))\b"
+        ),
         re.compile(
             r"\b(1[89]\d\d|20\d\d|\d+\s*(days?|weeks?|months?|years?)|"
             r"(one|two|three|four|five|six|ten) (days?|weeks?|months?|years?)|decades?)\b"

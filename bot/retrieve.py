@@ -117,8 +117,10 @@ class Retriever:
 
     def _faq_lifts(self, faq: list[tuple[FaqEntry, float]]) -> dict[int, float]:
         """Span row → FAQ similarity, for entries close enough to lift their quote."""
-        rows = {e.id: row for e, row in zip(self.index.store.faq, self.index.store.faq_spans,
-                                             strict=True)}
+        rows = {
+            e.id: row
+            for e, row in zip(self.index.store.faq, self.index.store.faq_spans, strict=True)
+        }
         lifts: dict[int, float] = {}
         scores = [score for _, score in faq] + [-1.0]
         for rank, (entry, score) in enumerate(faq[:FAQ_TOP]):
@@ -139,7 +141,9 @@ class Retriever:
     ) -> Hit:
         span = self.index.store.spans[row]
         floor = min(passages.values(), default=0.0)
-        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passages.get(span.passage_index, floor)
+        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passages.get(
+            span.passage_index, floor
+        )
         lift = FAQ_WEIGHT * max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
         score = dense + LEXICAL_WEIGHT * lexical + lift
         passage = self.index.store.passages[span.passage_index]

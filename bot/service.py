@@ -43,7 +43,11 @@ def build(
         return embedder or load_embedder(settings.model)
 
     return build_index(
-        settings.index_dir, knowledge, settings.model, make_embedder, force=force,
+        settings.index_dir,
+        knowledge,
+        settings.model,
+        make_embedder,
+        force=force,
         progress=progress,
     )
 

@@ -1,8 +1,9 @@
 """Typo tolerance: correct question words against the knowledge's own vocabulary.
 
 "tranplant side efects" should find what "transplant side effects" finds. Only words unknown
-to the vocabulary (even after stemming: "researchers" is known through "research") are touched, only letters-only words of four or more characters (numbers,
-doses and short words stay as typed), and only when a known word is clearly close.
+to the vocabulary, even after stemming ("researchers" is known through "research"), are
+touched; only letters-only words of four or more characters (numbers, doses and short words
+stay as typed); and only when a known word is clearly close.
 """
 
 from __future__ import annotations

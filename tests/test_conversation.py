@@ -5,8 +5,19 @@ from bot.conversation import smalltalk_reply
 
 @pytest.mark.parametrize(
     "message",
-    ["hi", "Hello!", "good morning", "thanks so much", "Thank you!!", "bye", "who are you?",
-     "what can you do", "hi there, what can you do?", "thanks, bye", "cheers"],
+    [
+        "hi",
+        "Hello!",
+        "good morning",
+        "thanks so much",
+        "Thank you!!",
+        "bye",
+        "who are you?",
+        "what can you do",
+        "hi there, what can you do?",
+        "thanks, bye",
+        "cheers",
+    ],
 )
 def test_small_talk_is_recognised(message: str) -> None:
     assert smalltalk_reply(message)
@@ -14,8 +25,13 @@ def test_small_talk_is_recognised(message: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["hi, is the treatment safe?", "Is stem cell therapy experimental?", "what is ms",
-     "thanks, and how long is recovery?", ""],
+    [
+        "hi, is the treatment safe?",
+        "Is stem cell therapy experimental?",
+        "what is ms",
+        "thanks, and how long is recovery?",
+        "",
+    ],
 )
 def test_questions_are_not_small_talk(message: str) -> None:
     assert smalltalk_reply(message) is None

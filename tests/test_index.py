@@ -22,11 +22,19 @@ def test_build_writes_artifacts_and_a_complete_manifest(
     assert result.built
     folder = current_path(tmp_path / "index")
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert set(manifest["artifacts"]) == {"passages.faiss", "spans.faiss", "faq.faiss", "store.json"}
+    assert set(manifest["artifacts"]) == {
+        "passages.faiss",
+        "spans.faiss",
+        "faq.faiss",
+        "store.json",
+    }
     assert manifest["model"] == "fake-hash-256" and manifest["dimension"] == 256
     assert manifest["counts"]["sources"] == 2 and manifest["counts"]["faq"] == 2
     assert set(manifest["knowledge"]) == {
-        "sources/tiny-blog.md", "sources/tiny-news.md", "faq.yaml", "scope.yaml"
+        "sources/tiny-blog.md",
+        "sources/tiny-news.md",
+        "faq.yaml",
+        "scope.yaml",
     }
     assert {"faiss-cpu", "numpy", "python", "sentence-transformers"} <= set(manifest["versions"])
     assert manifest["built_at"]
@@ -52,13 +60,20 @@ def test_changed_knowledge_makes_the_index_stale(
     source = knowledge_dir / "sources" / "tiny-news.md"
     source.write_text(source.read_text() + "\nA new paragraph about things.\n")
     hashes = load_knowledge(knowledge_dir).file_hashes
-    assert staleness(tmp_path / "index", hashes, fake_embedder.name) == "the knowledge files changed"
-    assert staleness(tmp_path / "index", hashes, "other-model") == "the model changed to 'other-model'"
+    assert (
+        staleness(tmp_path / "index", hashes, fake_embedder.name) == "the knowledge files changed"
+    )
+    assert (
+        staleness(tmp_path / "index", hashes, "other-model") == "the model changed to 'other-model'"
+    )
     assert _build(knowledge_dir, tmp_path / "index", fake_embedder).built
 
 
 def test_a_crash_mid_build_leaves_the_previous_index_whole(
-    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+    knowledge_dir: Path,
+    tmp_path: Path,
+    fake_embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = _build(knowledge_dir, tmp_path / "index", fake_embedder)
 
@@ -91,7 +106,7 @@ def test_load_refuses_a_truncated_or_missing_artifact(
     spans = current_path(tmp_path / "index") / "spans.faiss"
     with spans.open("r+b") as handle:
         handle.truncate(100)
-    with pytest.raises(IndexError_, match="spans.faiss"):
+    with pytest.raises(IndexError_, match=r"spans\.faiss"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
     os.remove(spans)
     with pytest.raises(IndexError_, match="missing"):
@@ -102,7 +117,7 @@ def test_load_refuses_wrong_model_dimension_or_counts(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     _build(knowledge_dir, tmp_path / "index", fake_embedder)
-    with pytest.raises(IndexError_, match="built with model 'fake-hash-256'"):
+    with pytest.raises(IndexError_, match=r"built with model 'fake-hash-256'"):
         load_index(tmp_path / "index", "all-MiniLM-L6-v2")
     with pytest.raises(IndexError_, match="dimension 256 is not 384"):
         load_index(tmp_path / "index", fake_embedder.name, 384)

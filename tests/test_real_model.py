@@ -101,7 +101,9 @@ def test_ready_reports_the_real_index(client: TestClient) -> None:
 
 def test_calibration_file_is_separate_from_the_eval(real_settings: Settings) -> None:
     calibration = yaml.safe_load((real_settings.eval_dir / "calibration.yaml").read_text())
-    eval_questions = {c.question.lower() for c in load_cases(real_settings.eval_dir / "questions.yaml")}
+    eval_questions = {
+        c.question.lower() for c in load_cases(real_settings.eval_dir / "questions.yaml")
+    }
     held_out = calibration["in_scope"] + calibration["out_of_scope"]
     assert not eval_questions & {q.lower() for q in held_out}
 

@@ -50,8 +50,8 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = list(dict.fromkeys(_describe(dict(e)) for e in exc.errors()))
     return JSONResponse(
-        status_code=422, content={"error": details[0] if details else "Invalid request.",
-                                  "details": details}
+        status_code=422,
+        content={"error": details[0] if details else "Invalid request.", "details": details},
     )
 
 

