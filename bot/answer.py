@@ -64,7 +64,8 @@ class Answerer:
         if small is not None:
             return self._reply("smalltalk", small, self._starters())
         results = self.retriever.search(message)
-        covered = results.hits and results.coverage >= self.settings.min_score
+        score = results.gate_score(self.settings.unknown_word_penalty)
+        covered = results.hits and score >= self.settings.min_score
         if not covered or self.scope.outside(message):
             text = _no_answer_text(self.settings)
             return self._reply("no_answer", text, self._related(results, message, ()))

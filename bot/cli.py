@@ -173,21 +173,32 @@ def eval_command(
 
 @app.command()
 def calibrate(ctx: typer.Context) -> None:
-    """Measure top scores on knowledge/eval/calibration.yaml and suggest FAQBOT_MIN_SCORE."""
+    """Choose FAQBOT_MIN_SCORE and FAQBOT_UNKNOWN_WORD_PENALTY on the held-out calibration set."""
     settings = _settings(ctx)
     with _clear_errors():
         _ensure_index(settings)
         bot = service.load_bot(settings)
     inside, outside = evaluate.load_calibration(settings.eval_dir / "calibration.yaml")
-    scores_in = evaluate.coverage_scores(bot.answerer, inside)
-    scores_out = evaluate.coverage_scores(bot.answerer, outside)
-    if not scores_in or not scores_out:
+    gates_in = evaluate.gate_inputs(bot.answerer, [case.question for case in inside])
+    gates_out = evaluate.gate_inputs(bot.answerer, outside)
+    if not gates_in or not gates_out:
         _fail(
             "calibration needs in-scope and out-of-scope questions the scope list lets through", 2
         )
-    typer.echo(f"in scope:     {len(scores_in)} questions, scores {_spread(scores_in)}")
-    typer.echo(f"out of scope: {len(scores_out)} past the scope list, scores {_spread(scores_out)}")
-    typer.echo(f"suggested FAQBOT_MIN_SCORE={evaluate.choose_threshold(scores_in, scores_out)}")
+    threshold, penalty, accuracy = evaluate.choose_gate(gates_in, gates_out)
+    for name, gates in (("in scope", gates_in), ("out of scope", gates_out)):
+        scores = [g.score(penalty) for g in gates]
+        unknown = sum(g.unknown for g in gates)
+        typer.echo(
+            f"{name:12}: {len(gates)} questions ({unknown} with unknown words), "
+            f"gate scores {_spread(scores)}"
+        )
+    typer.echo(
+        f"suggested FAQBOT_MIN_SCORE={threshold} FAQBOT_UNKNOWN_WORD_PENALTY={penalty} "
+        f"(balanced accuracy {accuracy})"
+    )
+    held_out = evaluate.run_eval(bot.answerer, inside).summary()["first_quote_accuracy"]
+    typer.echo(f"held-out first-quote accuracy with the current settings: {held_out}")
 
 
 def _spread(scores: list[float]) -> str:

@@ -77,15 +77,16 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _case(raw: dict[str, Any]) -> Case:
+    expect = raw["expect"]
+    phrases = tuple(str(p) for p in expect) if isinstance(expect, list) else (str(expect),)
+    return Case(" ".join(str(raw["q"]).split()), phrases)
+
+
 def load_cases(path: Path) -> list[Case]:
     """Cases from an eval YAML file (``cases: [{q, expect}]``)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    cases = []
-    for raw in data.get("cases", []):
-        expect = raw["expect"]
-        phrases = tuple(expect) if isinstance(expect, list) else (str(expect),)
-        cases.append(Case(" ".join(str(raw["q"]).split()), phrases))
-    return cases
+    return [_case(raw) for raw in data.get("cases", [])]
 
 
 def passes(case: Case, reply: Reply) -> bool:
@@ -110,11 +111,51 @@ def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
     return report
 
 
-def coverage_scores(answerer: Answerer, questions: Sequence[str]) -> list[float]:
-    """The score the no-answer gate compares, for each question the scope list lets through
-    (a question naming a not-covered topic is refused whatever its score)."""
+#: Penalties ``faqbot calibrate`` tries for questions with words no source uses.
+PENALTIES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the no-answer gate looks at for one question."""
+
+    coverage: float
+    unknown: bool
+
+    def score(self, penalty: float) -> float:
+        """The gate score under a given penalty for unknown words."""
+        return self.coverage - (penalty if self.unknown else 0.0)
+
+
+def gate_inputs(answerer: Answerer, questions: Sequence[str]) -> list[Gate]:
+    """Gate inputs for each question the scope list lets through (a question naming a
+    not-covered topic is refused whatever its score)."""
     passed = [q for q in questions if not answerer.scope.outside(q)]
-    return [answerer.retriever.search(q).coverage for q in passed]
+    results = [answerer.retriever.search(q) for q in passed]
+    return [Gate(r.coverage, bool(r.unknown)) for r in results]
+
+
+def choose_gate(inside: Sequence[Gate], outside: Sequence[Gate]) -> tuple[float, float, float]:
+    """(threshold, penalty, balanced accuracy) that best separate the two groups.
+
+    For each penalty the best threshold is found; the best pair wins, ties going to the
+    smaller penalty (the simpler rule).
+    """
+    best = (-1.0, 0.0, 0.0)
+    for penalty in PENALTIES:
+        ins = [g.score(penalty) for g in inside]
+        outs = [g.score(penalty) for g in outside]
+        threshold = choose_threshold(ins, outs)
+        accuracy = _balanced(ins, outs, threshold)
+        if accuracy > best[0] + 1e-9:
+            best = (accuracy, threshold, penalty)
+    return best[1], best[2], round(best[0], 4)
+
+
+def _balanced(inside: Sequence[float], outside: Sequence[float], threshold: float) -> float:
+    recall_in = sum(s >= threshold for s in inside) / max(len(inside), 1)
+    recall_out = sum(s < threshold for s in outside) / max(len(outside), 1)
+    return (recall_in + recall_out) / 2
 
 
 def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float:
@@ -127,16 +168,15 @@ def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float
     candidates: list[float] = [(a + b) / 2 for a, b in itertools.pairwise(points)] or [0.5]
 
     def quality(t: float) -> tuple[float, float]:
-        recall_in = sum(s >= t for s in inside) / max(len(inside), 1)
-        recall_out = sum(s < t for s in outside) / max(len(outside), 1)
         gap = min((abs(s - t) for s in points), default=0.0)
-        return (recall_in + recall_out) / 2, gap
+        return _balanced(inside, outside, t), gap
 
     best: float = max(candidates, key=quality)
     return round(best, 3)
 
 
-def load_calibration(path: Path) -> tuple[list[str], list[str]]:
-    """(in-scope questions, out-of-scope questions) from the calibration file."""
+def load_calibration(path: Path) -> tuple[list[Case], list[str]]:
+    """(in-scope cases, out-of-scope questions) from the held-out calibration file."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return list(data.get("in_scope", [])), list(data.get("out_of_scope", []))
+    inside = [_case(raw) for raw in data.get("in_scope", [])]
+    return inside, [str(q) for q in data.get("out_of_scope", [])]

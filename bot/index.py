@@ -36,7 +36,7 @@ from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
@@ -159,7 +159,12 @@ def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, 
     """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
     texts = {
         "passages": [passage_text(p, store.body(p)) for p in store.passages],
-        "spans": [span_text(s, store.body(store.passages[s.passage_index])) for s in store.spans],
+        "spans": [
+            span_text(
+                s, store.passages[s.passage_index], store.body(store.passages[s.passage_index])
+            )
+            for s in store.spans
+        ],
         "faq": [q for entry in store.faq for q in entry.phrasings],
     }
     vectors = embedder.encode([t for kind in KINDS for t in texts[kind]], progress=progress)

@@ -199,6 +199,13 @@ def passage_text(passage: Passage, body: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
-def span_text(span: Span, body: str) -> str:
-    """What is embedded for a span: exactly the text that would be quoted."""
-    return body[span.start : span.end]
+def span_text(span: Span, passage: Passage, body: str) -> str:
+    """What is embedded for a span: its heading path, the list's lead-in when the span is
+    inside the list ("…recommended in specific cases:"), then exactly the quotable text.
+    A list item alone ("Patients in the early or intermediate stages") lacks its subject."""
+    parts = [" > ".join(passage.headings)]
+    lead = passage.sentences[0]
+    if span.first > 0 and body[lead.start : lead.end].endswith(":"):
+        parts.append(body[lead.start : lead.end])
+    parts.append(body[span.start : span.end])
+    return "\n".join(part for part in parts if part)

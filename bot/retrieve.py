@@ -27,13 +27,13 @@ SPAN_WEIGHT = 0.6
 #: Weight of scaled BM25 added to the dense score when ranking.
 LEXICAL_WEIGHT = 0.25
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to FAQ_WEIGHT.
-FAQ_FLOOR = 0.6
+FAQ_FLOOR = 0.7
 FAQ_WEIGHT = 1.0
 #: How many of the closest FAQ entries may lift their quote.
-FAQ_TOP = 3
+FAQ_TOP = 1
 #: An FAQ entry lifts only when it leads the next one by this much: a generic question close
 #: to several entries at once ("what's new in stem cells?") is not any one of them.
-FAQ_LEAD = 0.0
+FAQ_LEAD = 0.05
 #: Added when a span holds the kind of fact asked for (a number for "how many", …).
 TYPE_WEIGHT = 0.25
 _CANDIDATES = 200
@@ -57,13 +57,19 @@ class Results:
 
     hits: list[Hit]
     faq: list[tuple[FaqEntry, float]]  # every FAQ entry with its similarity, best first
+    unknown: tuple[str, ...] = ()  # topic words of the question no source or FAQ uses
 
     @property
     def coverage(self) -> float:
-        """How well the sources cover the question: the best dense or FAQ similarity."""
+        """How close the sources come to the question: the best dense or FAQ similarity."""
         best_hit = max((h.dense for h in self.hits), default=-1.0)
         best_faq = self.faq[0][1] if self.faq else -1.0
         return max(best_hit, best_faq)
+
+    def gate_score(self, unknown_penalty: float) -> float:
+        """Coverage, lowered when the question names something the knowledge never mentions
+        ("does coffee make MS worse?"): the no-answer gate compares this with min_score."""
+        return self.coverage - (unknown_penalty if self.unknown else 0.0)
 
 
 class Retriever:
@@ -103,7 +109,7 @@ class Retriever:
         if types:
             hits = [self._typed(hit, types) for hit in hits]
         hits.sort(key=lambda h: h.score, reverse=True)
-        return Results(hits[:k], faq)
+        return Results(hits[:k], faq, tuple(self.speller.unknown_words(question)))
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first."""

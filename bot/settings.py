@@ -29,13 +29,19 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `faqbot serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `faqbot serve` listens on.")
-    # Chosen by `faqbot calibrate` on the held-out knowledge/eval/calibration.yaml: the
-    # midpoint that best separates in-scope from out-of-scope coverage scores (README).
+    # Both chosen by `faqbot calibrate` on the held-out knowledge/eval/calibration.yaml: the
+    # pair that best separates in-scope from out-of-scope questions (README says how).
     min_score: float = Field(
-        0.39,
+        0.354,
         ge=-1.0,
         le=1.0,
         description="Below this coverage score the bot answers no_answer (see README).",
+    )
+    unknown_word_penalty: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Taken off the coverage score when a question names a word no source uses.",
     )
     extra_quote_margin: float = Field(
         0.08,
