@@ -17,7 +17,7 @@ import yaml
 
 from bot import evaluate, service
 from bot.embed import EmbedderError
-from bot.index import IndexError_
+from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
 from bot.models import Reply, reply_to_dict
 from bot.settings import Settings
@@ -99,7 +99,7 @@ def serve(
     settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
     with _clear_errors():
         _ensure_index(settings)
-        service.load_bot(settings)  # refuse to start on an index that does not verify
+        load_index(settings.index_dir, settings.model)  # refuse to serve an index that fails checks
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 

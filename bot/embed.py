@@ -56,6 +56,10 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         location = resolve_model(model)
         from sentence_transformers import SentenceTransformer  # heavy: import on first use
+        from transformers.utils import logging as transformers_logging
+
+        # one "Loading weights" bar per model load is noise on every command
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         try:
             self._model: Any = SentenceTransformer(str(location), device="cpu")

@@ -41,3 +41,21 @@ def test_eval_file_loads_and_runs(bot: Bot, tmp_path: Path) -> None:
     assert summary["cases"] == 3
     assert summary["first_quote_accuracy"] == 1.0
     assert summary["no_answer_accuracy"] == 1.0 and summary["smalltalk_accuracy"] == 1.0
+
+
+def test_gate_choice_uses_the_unknown_word_penalty_when_it_separates_better() -> None:
+    from bot.evaluate import Gate, choose_gate
+
+    inside = [Gate(0.7, False), Gate(0.6, False), Gate(0.65, True)]
+    outside = [Gate(0.62, True), Gate(0.2, False), Gate(0.55, True)]
+    threshold, penalty, accuracy = choose_gate(inside, outside)
+    assert accuracy == 1.0 and penalty > 0
+    assert all(g.score(penalty) >= threshold for g in inside)
+    assert all(g.score(penalty) < threshold for g in outside)
+
+
+def test_gate_choice_prefers_no_penalty_when_it_is_not_needed() -> None:
+    from bot.evaluate import Gate, choose_gate
+
+    threshold, penalty, accuracy = choose_gate([Gate(0.8, True)], [Gate(0.2, True)])
+    assert (penalty, accuracy) == (0.0, 1.0) and 0.2 < threshold < 0.8

@@ -12,3 +12,14 @@ def test_numbers_short_words_known_stems_and_strangers_are_left_alone() -> None:
     assert SPELLER.correct("38.5 mg of abc") == "38.5 mg of abc"
     assert SPELLER.correct("researchers relapse") == "researchers relapse"
     assert SPELLER.correct("ocrelizumab") == "ocrelizumab"
+
+
+def test_unknown_words_are_topic_words_the_knowledge_never_uses() -> None:
+    assert SPELLER.unknown_words("Does coffee make the transplant worse?") == ["coffee", "worse"]
+    assert SPELLER.unknown_words("what are the tranplant side efects") == []
+    assert SPELLER.unknown_words("is it researched?") == []
+
+
+def test_hyphenated_words_are_known_by_their_parts() -> None:
+    speller = Speller(["relapsing-remitting MS"])
+    assert speller.unknown_words("what is remitting") == []

@@ -1,0 +1,60 @@
+"""`faqbot serve` for real: a subprocess on a free port, with the real model, building its
+index first because none exists yet (what `make run` does on a fresh clone)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "faqbot serve exited early"
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError("server did not become ready")
+
+
+def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FAQBOT_KNOWLEDGE_DIR": str(knowledge_dir),
+        "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
+        "FAQBOT_PORT": str(port),
+    }
+    faqbot = Path(sys.executable).with_name("faqbot")
+    process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)
+    try:
+        ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        assert ready.json()["counts"]["sources"] == 2
+        reply = httpx.post(
+            f"http://127.0.0.1:{port}/api/chat",
+            json={"message": "When can I go back to work?"},
+            timeout=10,
+        ).json()
+        assert reply["kind"] == "answer" and "three months" in reply["quotes"][0]["text"]
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert b"Building the index: no index has been built yet." in stderr
+    assert (tmp_path / "index" / "current" / "manifest.json").exists()
