@@ -25,9 +25,9 @@ class Source:
 
     def citation(self) -> str:
         """A formatted reference: title, publisher, date, link, and what it cites, when known."""
-        parts = [self.title.rstrip(".") + "."]
+        parts = [_sentence(self.title)]
         if self.publisher:
-            parts.append(self.publisher.rstrip(".") + ".")
+            parts.append(_sentence(self.publisher))
         if self.published:
             parts.append(f"Published {self.published}.")
         if self.url:
@@ -35,6 +35,12 @@ class Source:
         if self.cites:
             parts.append(f"Reports on: {self.cites}")
         return " ".join(parts)
+
+
+def _sentence(text: str) -> str:
+    """Text ending in a full stop, unless it already ends in punctuation ("What’s New?")."""
+    text = text.strip()
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,23 @@ def test_a_heading_is_never_quoted(bot: Bot) -> None:
     reply = bot.answerer.reply("Who can have it?")
     for quote in reply.quotes:
         assert quote.text != "Who can have it?" and not quote.text.startswith("#")
+
+
+def test_citation_formatting_keeps_unknowns_out_and_punctuation_single() -> None:
+    from bot.models import Source
+
+    bare = Source(id="s", title="What’s New?", body="x", path="s.md")
+    assert bare.citation() == "What’s New?"
+    full = Source(
+        id="s",
+        title="Title",
+        body="x",
+        path="s.md",
+        publisher="Clinic",
+        published="2024-01-02",
+        url="https://example.org",
+        cites="Doe J. Study. 2023",
+    )
+    assert full.citation() == (
+        "Title. Clinic. Published 2024-01-02. https://example.org Reports on: Doe J. Study. 2023"
+    )

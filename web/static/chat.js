@@ -33,22 +33,20 @@
     log.append(item);
   }
 
+  // The formatted citation already holds title, publisher, date and what the source reports
+  // on; a link is added when the source has one.
   function sourceCard(quote, id) {
     const src = quote.source;
     const item = el("li");
     item.id = id;
     item.tabIndex = -1;
-    item.append(el("strong", "", src.title));
-    const facts = [src.publisher, src.published ? "published " + src.published : null].filter(Boolean);
-    if (facts.length) item.append(document.createTextNode(". " + facts.join(", ")));
+    item.append(el("span", "citation", src.citation));
     const url = src.url ? safeUrl(src.url) : null;
     if (url) {
       const link = el("a", "", "Open the source");
       link.href = url;
       link.rel = "noopener noreferrer";
-      item.append(document.createTextNode(". "), link);
-    } else {
-      item.append(el("p", "citation", src.citation));
+      item.append(document.createTextNode(" "), link);
     }
     return item;
   }
@@ -98,6 +96,7 @@
     if (reply.quotes.length) addQuotes(item, reply.quotes, "turn" + turn);
     addChips(item, reply.suggestions);
     log.append(item);
+    item.scrollIntoView({ block: "start" }); // the answer's first line, not hidden by the dock
     const said = reply.quotes.length ? reply.text + " " + reply.quotes[0].text : reply.text;
     history.push({ role: "bot", text: said.slice(0, 4000) });
   }
