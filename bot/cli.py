@@ -139,7 +139,9 @@ def _targets(settings: Settings) -> dict[str, float]:
     return data
 
 
-def _print_report(summary: dict[str, Any], targets: dict[str, float], report: Any) -> None:
+def _print_report(
+    summary: dict[str, Any], targets: dict[str, float], report: evaluate.Report
+) -> None:
     typer.echo("| metric | value | target |\n| --- | --- | --- |")
     for key, value in summary.items():
         typer.echo(f"| {key} | {value} | {targets.get(key, '')} |")

@@ -16,6 +16,7 @@ A build writes into a temporary folder, renames it into ``builds/`` and only the
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import platform
@@ -136,7 +137,7 @@ def _manifest(
     sentences = sum(len(p.sentences) for p in store.passages)
     return {
         "format": FORMAT_VERSION,
-        "build_id": folder.name,
+        "build_id": folder.name.removeprefix(".tmp-"),
         "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": embedder.name,
         "dimension": embedder.dimension,
@@ -205,16 +206,30 @@ def _remove_old_builds(index_dir: Path, keep: Path) -> None:
 def write_index(
     index_dir: Path, knowledge: Knowledge, embedder: Embedder, progress: bool = False
 ) -> tuple[Path, dict[str, Any]]:
-    """Embed the knowledge and publish a new index; returns its folder and manifest."""
+    """Embed the knowledge and publish a new index; returns its folder and manifest.
+
+    Builds are serialised by a lock file, so two at once cannot clean up each other's work.
+    """
     store = build_store(knowledge)
     vectors = _embed_store(store, embedder, progress)
     (index_dir / "builds").mkdir(parents=True, exist_ok=True)
+    with (index_dir / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _write_and_publish(index_dir, store, vectors, embedder, knowledge)
+
+
+def _write_and_publish(
+    index_dir: Path,
+    store: Store,
+    vectors: dict[str, Vectors],
+    embedder: Embedder,
+    knowledge: Knowledge,
+) -> tuple[Path, dict[str, Any]]:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
     try:
         _write_artifacts(tmp, store, vectors)
         manifest = _manifest(store, tmp, embedder, knowledge)
-        manifest["build_id"] = tmp.name.removeprefix(".tmp-")
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _fsync_folder(tmp)
         final = _publish(index_dir, tmp)

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
@@ -72,14 +75,26 @@ class Results:
         return self.coverage - (unknown_penalty if self.unknown else 0.0)
 
 
+@dataclass(frozen=True)
+class _Query:
+    """Everything scored once per question and shared by all its candidate spans."""
+
+    passages: dict[int, float]  # passage row → dense similarity (top candidates)
+    passage_floor: float  # stands in for passages outside the candidates
+    lexical: npt.NDArray[np.float32]  # BM25 per span row, scaled to 0..1
+    lifts: dict[int, float]  # span row → FAQ similarity, for a clearly matched FAQ entry
+    types: list[str]  # answer types asked for
+
+
 class Retriever:
     """Embeds a question once and ranks the spans of one loaded index."""
 
     def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        self._bm25 = Bm25([self._lexical_text(span) for span in index.store.spans])
         store = index.store
+        self._bm25 = Bm25([self._lexical_text(span) for span in store.spans])
+        self._faq_rows = store.faq_rows  # computed once: it is looked up for every FAQ hit
         vocabulary = [s.body for s in store.sources.values()]
         vocabulary += [q for entry in store.faq for q in entry.phrasings]
         self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
@@ -94,63 +109,56 @@ class Retriever:
         question = self.speller.correct(question)
         vector = self.embedder.encode([question])[0]
         faq = self._faq_scores(vector)
-        lifts = self._faq_lifts(faq)
+        query = self._query(question, vector, faq)
         dense = dict(self.index.search("spans", vector, _CANDIDATES))
-        missing = [row for row in lifts if row not in dense]
+        missing = [row for row in query.lifts if row not in dense]
         dense.update(zip(missing, self.index.score("spans", vector, missing), strict=True))
-        passage_scores = dict(self.index.search("passages", vector, _CANDIDATES))
-        lexical = self._bm25.scores(question)
-        scale = 1.0 / float(lexical.max()) if lexical.size and lexical.max() > 0 else 0.0
-        types = expected_types(question)
-        hits = [
-            self._hit(row, score, passage_scores, float(lexical[row]) * scale, lifts.get(row, 0.0))
-            for row, score in dense.items()
-        ]
-        if types:
-            hits = [self._typed(hit, types) for hit in hits]
-        hits.sort(key=lambda h: h.score, reverse=True)
+        hits = sorted(
+            (self._hit(row, score, query) for row, score in dense.items()),
+            key=lambda h: h.score,
+            reverse=True,
+        )
         return Results(hits[:k], faq, tuple(self.speller.unknown_words(question)))
+
+    def _query(self, question: str, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
+        passages = dict(self.index.search("passages", vector, _CANDIDATES))
+        lexical = self._bm25.scores(question)
+        top = float(lexical.max()) if lexical.size else 0.0
+        scaled = lexical / top if top > 0 else lexical
+        floor = min(passages.values(), default=0.0)
+        return _Query(passages, floor, scaled, self._faq_lifts(faq), expected_types(question))
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first."""
-        store = self.index.store
         best: dict[int, float] = {}
-        for row, score in self.index.search("faq", vector, len(store.faq_rows)):
-            entry = store.faq_rows[row]
+        for row, score in self.index.search("faq", vector, len(self._faq_rows)):
+            entry = self._faq_rows[row]
             best[entry] = max(score, best.get(entry, -1.0))
         ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
-        return [(store.faq[entry], score) for entry, score in ranked]
+        return [(self.index.store.faq[entry], score) for entry, score in ranked]
 
     def _faq_lifts(self, faq: list[tuple[FaqEntry, float]]) -> dict[int, float]:
         """Span row → FAQ similarity, for entries close enough to lift their quote."""
-        rows = {
-            e.id: row
-            for e, row in zip(self.index.store.faq, self.index.store.faq_spans, strict=True)
-        }
-        lifts: dict[int, float] = {}
+        store = self.index.store
+        span_of = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
         scores = [score for _, score in faq] + [-1.0]
+        lifts: dict[int, float] = {}
         for rank, (entry, score) in enumerate(faq[:FAQ_TOP]):
             if score > FAQ_FLOOR and score - scores[rank + 1] >= FAQ_LEAD:
-                row = rows[entry.id]
+                row = span_of[entry.id]
                 lifts[row] = max(score, lifts.get(row, 0.0))
         return lifts
 
-    def _typed(self, hit: Hit, types: list[str]) -> Hit:
-        """The hit with the answer-type bonus when its text holds the kind of fact asked for."""
-        text = self.index.store.body(hit.passage)[hit.span.start : hit.span.end]
-        if not matches(text, types):
-            return hit
-        return Hit(hit.span, hit.passage, hit.score + TYPE_WEIGHT, hit.dense, hit.lexical, hit.faq)
-
-    def _hit(
-        self, row: int, span_score: float, passages: dict[int, float], lexical: float, faq: float
-    ) -> Hit:
-        span = self.index.store.spans[row]
-        floor = min(passages.values(), default=0.0)
-        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passages.get(
-            span.passage_index, floor
-        )
+    def _hit(self, row: int, span_score: float, query: _Query) -> Hit:
+        store = self.index.store
+        span = store.spans[row]
+        passage = store.passages[span.passage_index]
+        passage_score = query.passages.get(span.passage_index, query.passage_floor)
+        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passage_score
+        lexical = float(query.lexical[row])
+        faq = query.lifts.get(row, 0.0)
         lift = FAQ_WEIGHT * max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
-        score = dense + LEXICAL_WEIGHT * lexical + lift
-        passage = self.index.store.passages[span.passage_index]
+        text = store.body(passage)[span.start : span.end]
+        typed = TYPE_WEIGHT if query.types and matches(text, query.types) else 0.0
+        score = dense + LEXICAL_WEIGHT * lexical + lift + typed
         return Hit(span, passage, score, dense, lexical, faq)
