@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.conversation import smalltalk_reply
+from bot.conversation import resolve, smalltalk_reply
 from bot.models import Quote, Reply, ReplyKind, Turn
 from bot.retrieve import Hit, Results, Retriever
 from bot.scope import Scope
@@ -58,12 +58,12 @@ class Answerer:
         self.scope = Scope(retriever.index.store.scope)
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> Reply:
-        """The reply to ``message``. ``history`` is accepted for the API contract; follow-up
-        resolution that uses it arrives with the answer-quality work."""
+        """The reply to ``message``; ``history`` (earlier turns, oldest first) resolves
+        follow-ups such as "what are the risks of that?"."""
         small = smalltalk_reply(message)
         if small is not None:
             return self._reply("smalltalk", small, self._starters())
-        results = self.retriever.search(message)
+        results = self.search(message, history)
         score = results.gate_score(self.settings.unknown_word_penalty)
         covered = results.hits and score >= self.settings.min_score
         if not covered or self.scope.outside(message):
@@ -72,6 +72,10 @@ class Answerer:
         chosen = self._pick(results.hits)
         quotes = tuple(self._quote(hit) for hit in chosen)
         return self._reply("answer", ANSWER_TEXT, self._related(results, message, chosen), quotes)
+
+    def search(self, message: str, history: Sequence[Turn] = ()) -> Results:
+        """What retrieval finds for the message, read in the light of the conversation."""
+        return self.retriever.search(resolve(message, history))
 
     def _pick(self, hits: list[Hit]) -> list[Hit]:
         """The best hit, plus up to two from other passages that score nearly as well."""

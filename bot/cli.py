@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 
 from bot import evaluate, service
 from bot.embed import EmbedderError
@@ -133,43 +132,55 @@ def ask(
         _print_reply(reply)
 
 
-def _targets(settings: Settings) -> dict[str, float]:
-    path = settings.eval_dir / "targets.yaml"
-    data: dict[str, float] = yaml.safe_load(path.read_text("utf-8")) if path.exists() else {}
-    return data
+def _print_table(columns: dict[str, dict[str, Any]]) -> None:
+    """A Markdown table: one row per metric, one column per case set or retrieval mode."""
+    names = list(columns)
+    typer.echo("| metric | " + " | ".join(names) + " |")
+    typer.echo("| --- " * (len(names) + 1) + "|")
+    for metric in next(iter(columns.values())):
+        values = " | ".join(str(columns[name][metric]) for name in names)
+        typer.echo(f"| {metric} | {values} |")
 
 
-def _print_report(
-    summary: dict[str, Any], targets: dict[str, float], report: evaluate.Report
-) -> None:
-    typer.echo("| metric | value | target |\n| --- | --- | --- |")
-    for key, value in summary.items():
-        typer.echo(f"| {key} | {value} | {targets.get(key, '')} |")
-    failed = [r for r in report.results if not r.passed]
-    for result in failed:
-        got = result.reply.quotes[0].text[:90] if result.reply.quotes else result.reply.kind
-        typer.echo(f"FAIL {result.case.question!r}: got {got!r}", err=True)
+def _print_failures(report: evaluate.Report) -> None:
+    for result in report.results:
+        if not result.passed:
+            reply = result.reply
+            got = reply.quotes[0].text[:90] if reply.quotes else reply.kind
+            typer.echo(f"FAIL {result.case.question!r}: got {got!r}", err=True)
 
 
 @app.command("eval")
 def eval_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
+    ablation: Annotated[
+        bool, typer.Option("--ablation", help="Compare with dense-only and BM25-only retrieval.")
+    ] = False,
 ) -> None:
-    """Run knowledge/eval/questions.yaml and print accuracy; exit 1 below the targets."""
+    """Run every case set in knowledge/eval/ and print the figures; exit 1 below the targets."""
     settings = _settings(ctx)
     with _clear_errors():
         _ensure_index(settings)
         bot = service.load_bot(settings)
-    report = evaluate.run_eval(
-        bot.answerer, evaluate.load_cases(settings.eval_dir / "questions.yaml")
-    )
-    summary, targets = report.summary(), _targets(settings)
+    sets = evaluate.load_sets(settings.eval_dir) if settings.eval_dir.is_dir() else {}
+    if not sets:
+        _fail(f"no eval cases in {settings.eval_dir} (YAML files with a 'cases' list)", 2)
+    everything = [case for cases in sets.values() for case in cases]
+    reports = {"all": evaluate.run_eval(bot.answerer, everything)}
+    reports |= {name: evaluate.run_eval(bot.answerer, cases) for name, cases in sets.items()}
+    summaries = {name: report.summary() for name, report in reports.items()}
+    columns = evaluate.run_ablation(bot.answerer, everything) if ablation else summaries
+    targets = evaluate.load_targets(settings.eval_dir)
+    missed = evaluate.missed_targets(summaries, targets)
     if as_json:
-        typer.echo(json.dumps({"summary": summary, "targets": targets}, indent=2))
+        typer.echo(json.dumps({"summary": columns, "targets": targets, "missed": missed}, indent=2))
     else:
-        _print_report(summary, targets, report)
-    if any(summary.get(key, 0) < value for key, value in targets.items()):
+        _print_table(columns)
+        _print_failures(reports["all"])
+    for line in missed:
+        typer.echo(f"below target: {line}", err=True)
+    if missed:
         raise typer.Exit(1)
 
 
@@ -180,7 +191,10 @@ def calibrate(ctx: typer.Context) -> None:
     with _clear_errors():
         _ensure_index(settings)
         bot = service.load_bot(settings)
-    inside, outside = evaluate.load_calibration(settings.eval_dir / "calibration.yaml")
+    path = settings.eval_dir / "calibration.yaml"
+    if not path.is_file():
+        _fail(f"{path} not found: calibration needs held-out questions", 2)
+    inside, outside = evaluate.load_calibration(path)
     gates_in = evaluate.gate_inputs(bot.answerer, [case.question for case in inside])
     gates_out = evaluate.gate_inputs(bot.answerer, outside)
     if not gates_in or not gates_out:

@@ -17,32 +17,44 @@ from typing import Any
 import yaml
 
 from bot.answer import Answerer
-from bot.models import Reply
+from bot.models import Reply, Turn
+from bot.retrieve import MODES, Retriever
 
 KINDS = ("no_answer", "smalltalk")
 
 
 @dataclass(frozen=True)
 class Case:
-    """One question and what its reply must show."""
+    """One question, the earlier user turns it follows (if any), and what its reply must show."""
 
     question: str
     expect: tuple[str, ...]  # acceptable phrases, or a single reply kind
+    history: tuple[str, ...] = ()  # earlier user turns, oldest first
 
     @property
     def kind(self) -> str:
         """The reply kind this case expects."""
         return self.expect[0] if self.expect[0] in KINDS else "answer"
 
+    @property
+    def group(self) -> str:
+        """Which figure the case counts toward: follow-ups are scored on their own."""
+        return "follow_up" if self.history else self.kind
+
+    def turns(self) -> list[Turn]:
+        """The history as the API would receive it."""
+        return [Turn("user", text) for text in self.history]
+
 
 @dataclass
 class CaseResult:
-    """A case, the reply it got, and whether that reply passes."""
+    """A case, the reply it got, whether that reply passes, and the passage ranking."""
 
     case: Case
     reply: Reply
     passed: bool
     seconds: float
+    gold_rank: int | None = None  # 1-based rank of the first gold passage in the top 5
 
 
 @dataclass
@@ -51,24 +63,55 @@ class Report:
 
     results: list[CaseResult] = field(default_factory=list)
 
-    def _rate(self, kind: str) -> float:
-        picked = [r for r in self.results if r.case.kind == kind]
-        return sum(r.passed for r in picked) / len(picked) if picked else 1.0
+    def _group(self, group: str) -> list[CaseResult]:
+        return [r for r in self.results if r.case.group == group]
+
+    def _rate(self, group: str) -> float | None:
+        picked = self._group(group)
+        return _share(sum(r.passed for r in picked), len(picked))
+
+    def _any_quote(self) -> float | None:
+        picked = self._group("answer")
+        hits = sum(any(_contains(q.text, r.case.expect) for q in r.reply.quotes) for r in picked)
+        return _share(hits, len(picked))
+
+    def _mrr(self) -> float | None:
+        picked = self._group("answer")
+        return _share(sum(1 / r.gold_rank for r in picked if r.gold_rank), len(picked))
+
+    def _no_answer(self) -> tuple[float | None, float | None]:
+        said = [r for r in self.results if r.reply.kind == "no_answer"]
+        wanted = [r for r in self.results if r.case.kind == "no_answer"]
+        right = [r for r in said if r.case.kind == "no_answer"]
+        return _share(len(right), len(said)), _share(len(right), len(wanted))
 
     def summary(self) -> dict[str, Any]:
-        """Accuracy per kind of case and latency percentiles, in plain numbers."""
+        """Accuracy per kind of case, ranking quality, and latency, in plain numbers."""
         times = sorted(r.seconds * 1000 for r in self.results)
+        precision, recall = self._no_answer()
+        answers = self._group("answer")
         return {
             "cases": len(self.results),
-            "first_quote_accuracy": round(self._rate("answer"), 4),
-            "no_answer_accuracy": round(self._rate("no_answer"), 4),
-            "smalltalk_accuracy": round(self._rate("smalltalk"), 4),
-            "false_no_answer": sum(
-                r.case.kind == "answer" and r.reply.kind == "no_answer" for r in self.results
+            "first_quote_accuracy": self._rate("answer"),
+            "any_quote_accuracy": self._any_quote(),
+            "mrr_at_5": self._mrr(),
+            "no_answer_precision": precision,
+            "no_answer_recall": recall,
+            "no_answer_accuracy": self._rate("no_answer"),
+            "follow_up_accuracy": self._rate("follow_up"),
+            "smalltalk_accuracy": self._rate("smalltalk"),
+            "false_no_answer": sum(r.reply.kind == "no_answer" for r in answers),
+            "longest_first_quote": max(
+                (len(r.reply.quotes[0].text) for r in self.results if r.reply.quotes), default=0
             ),
             "latency_ms_p50": round(statistics.median(times), 2) if times else 0.0,
             "latency_ms_p95": round(times[int(0.95 * (len(times) - 1))], 2) if times else 0.0,
         }
+
+
+def _share(part: float, whole: int) -> float | None:
+    """part / whole to four places; None when there is nothing to measure."""
+    return round(part / whole, 4) if whole else None
 
 
 def _normalise(text: str) -> str:
@@ -77,16 +120,51 @@ def _normalise(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+def _contains(text: str, phrases: Sequence[str]) -> bool:
+    normal = _normalise(text)
+    return any(_normalise(phrase) in normal for phrase in phrases)
+
+
 def _case(raw: dict[str, Any]) -> Case:
     expect = raw["expect"]
     phrases = tuple(str(p) for p in expect) if isinstance(expect, list) else (str(expect),)
-    return Case(" ".join(str(raw["q"]).split()), phrases)
+    history = tuple(str(t) for t in raw.get("history", []))
+    return Case(" ".join(str(raw["q"]).split()), phrases, history)
 
 
 def load_cases(path: Path) -> list[Case]:
-    """Cases from an eval YAML file (``cases: [{q, expect}]``)."""
+    """Cases from an eval YAML file (``cases: [{q, expect, history?}]``)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return [_case(raw) for raw in data.get("cases", [])]
+
+
+def load_sets(eval_dir: Path) -> dict[str, list[Case]]:
+    """Every case set in the folder: each YAML file with a ``cases`` list, by file stem."""
+    sets = {}
+    for path in sorted(eval_dir.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "cases" in data:
+            sets[path.stem] = load_cases(path)
+    return sets
+
+
+def load_targets(eval_dir: Path) -> dict[str, dict[str, float]]:
+    """Targets per case set (``all`` for every set together) from ``targets.yaml``."""
+    path = eval_dir / "targets.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return {str(k): {str(m): float(v) for m, v in t.items()} for k, t in (data or {}).items()}
+
+
+def missed_targets(
+    summaries: dict[str, dict[str, Any]], targets: dict[str, dict[str, float]]
+) -> list[str]:
+    """Each target a summary falls short of, as "set metric: value < target"."""
+    return [
+        f"{name} {metric}: {summaries[name].get(metric)} < {target}"
+        for name, wanted in targets.items()
+        for metric, target in wanted.items()
+        if name in summaries and (summaries[name].get(metric) or 0) < target
+    ]
 
 
 def passes(case: Case, reply: Reply) -> bool:
@@ -96,8 +174,25 @@ def passes(case: Case, reply: Reply) -> bool:
         return reply.kind == case.kind
     if reply.kind != "answer" or not reply.quotes:
         return False
-    first = _normalise(reply.quotes[0].text)
-    return any(_normalise(phrase) in first for phrase in case.expect)
+    return _contains(reply.quotes[0].text, case.expect)
+
+
+def gold_rank(answerer: Answerer, case: Case) -> int | None:
+    """Rank (1-5) of the first passage holding an expected phrase among the top five distinct
+    passages retrieval returns, or None."""
+    if case.kind != "answer":
+        return None
+    store = answerer.retriever.index.store
+    seen: list[str] = []
+    for hit in answerer.search(case.question, case.turns()).hits:
+        if hit.passage.id in seen:
+            continue
+        seen.append(hit.passage.id)
+        if _contains(store.passage_text(hit.passage), case.expect):
+            return len(seen)
+        if len(seen) == 5:
+            break
+    return None
 
 
 def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
@@ -105,9 +200,10 @@ def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
     report = Report()
     for case in cases:
         started = time.perf_counter()
-        reply = answerer.reply(case.question)
+        reply = answerer.reply(case.question, case.turns())
         elapsed = time.perf_counter() - started
-        report.results.append(CaseResult(case, reply, passes(case, reply), elapsed))
+        result = CaseResult(case, reply, passes(case, reply), elapsed, gold_rank(answerer, case))
+        report.results.append(result)
     return report
 
 
@@ -180,3 +276,16 @@ def load_calibration(path: Path) -> tuple[list[Case], list[str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     inside = [_case(raw) for raw in data.get("in_scope", [])]
     return inside, [str(q) for q in data.get("out_of_scope", [])]
+
+
+def run_ablation(answerer: Answerer, cases: Sequence[Case]) -> dict[str, dict[str, Any]]:
+    """The eval summary for each retrieval mode (dense-only, BM25-only, final), side by side.
+
+    Each mode ranks with its own weights over the same index, model, settings and gate.
+    """
+    base = answerer.retriever
+    summaries: dict[str, dict[str, Any]] = {}
+    for mode, weights in MODES.items():
+        retriever = Retriever(base.index, base.embedder, weights)
+        summaries[mode] = run_eval(Answerer(retriever, answerer.settings), cases).summary()
+    return summaries

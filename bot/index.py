@@ -37,7 +37,7 @@ from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}

@@ -13,6 +13,12 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
+from bot.words import FUNCTION_WORDS
+
+# bm25s's own English list has 33 words and keeps "does", "what", "how": words every question
+# has and no answer needs. Ours drops those too.
+_STOPWORDS = sorted(FUNCTION_WORDS)
+
 
 class Bm25:
     """A BM25 index over a fixed list of texts, built in memory (milliseconds at this size)."""
@@ -23,7 +29,7 @@ class Bm25:
         self._model: Any = bm25s.BM25()
         if texts:
             tokens = bm25s.tokenize(
-                texts, stopwords="en", stemmer=self._stemmer, show_progress=False
+                texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
             )
             self._model.index(tokens, show_progress=False)
 
@@ -32,7 +38,11 @@ class Bm25:
         if not self._size:
             return np.zeros(0, dtype=np.float32)
         tokens = bm25s.tokenize(
-            [query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+            [query],
+            stopwords=_STOPWORDS,
+            stemmer=self._stemmer,
+            return_ids=False,
+            show_progress=False,
         )[0]
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)

@@ -112,6 +112,17 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Question:
+    """What retrieval looks for: the message, plus earlier user turns when it is a follow-up.
+
+    ``context`` is newest first and empty when the message stands on its own.
+    """
+
+    text: str
+    context: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Reply:
     """What the bot says to one message."""
 

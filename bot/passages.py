@@ -48,7 +48,8 @@ def _lines(body: str) -> Iterator[tuple[int, str]]:
 
 
 def _blocks(body: str) -> list[_Block]:
-    """Group lines into headings, paragraphs and lists (blank lines separate blocks)."""
+    """Group lines into headings, paragraphs and lists (blank lines separate blocks); a short
+    label such as "Effectiveness:" counts as a heading one level below the current one."""
     blocks: list[_Block] = []
     current: _Block | None = None
     for offset, line in _lines(body):
@@ -68,11 +69,30 @@ def _blocks(body: str) -> list[_Block]:
         else:
             current = _Block(current.kind, current.start, end)
             blocks[-1] = current
-    return _merge_lists(blocks)
+    return _labels_as_headings(body, _merge_lists(blocks))
+
+
+def _labels_as_headings(body: str, blocks: list[_Block]) -> list[_Block]:
+    level = 0
+    out: list[_Block] = []
+    for block in blocks:
+        if block.kind == "heading":
+            level = block.level
+        if _is_label(body, block):
+            block = _Block("heading", block.start, block.end, min(level + 1, 6))
+        out.append(block)
+    return out
+
+
+def _is_label(body: str, block: _Block) -> bool:
+    """A one-line paragraph of at most three words ending in ':' ("Effectiveness:") works as a
+    heading: context for what follows, never an answer by itself."""
+    text = body[block.start : block.end].strip()
+    return block.kind == "para" and text.endswith(":") and len(text.split()) <= 3
 
 
 def _merge_lists(blocks: list[_Block]) -> list[_Block]:
-    """Join list blocks split by blank lines, and attach a lead-in paragraph ending in ':'."""
+    """Join list blocks split by blank lines."""
     merged: list[_Block] = []
     for block in blocks:
         prev = merged[-1] if merged else None
@@ -139,8 +159,9 @@ def parse_passages(source_id: str, body: str) -> list[Passage]:
         block = blocks[i]
         if block.kind == "heading":
             title = _HEADING.match(body[block.start : block.end])
+            text = title.group(2) if title else body[block.start : block.end].strip()
             headings = [h for h in headings if h[0] < block.level]
-            headings.append((block.level, title.group(2) if title else ""))
+            headings.append((block.level, text))
             i += 1
             continue
         group = [block, blocks[i + 1]] if _lead_in(blocks, i, body) else [block]

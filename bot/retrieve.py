@@ -1,11 +1,15 @@
 """Hybrid retrieval: rank quotable spans by meaning (dense), by words (BM25) and by the FAQ.
 
-- *dense*: how well the span itself matches the question blended with how well its whole
-  passage (with headings) does. The passage brings context a single sentence lacks (a list
-  item under "Who is This Treatment Suitable For?"); the span keeps the quote focused.
+- *dense*: how well the span itself (embedded with its headings and list lead-in) matches the
+  question, blended with how well its whole passage (with headings) does. The passage brings
+  context a single sentence lacks; the span keeps the quote focused.
 - *lexical*: BM25 over the span with its headings, scaled to 0..1 by the best span.
-- *faq*: a patient question close to a curated FAQ question lifts that entry's quote. Questions
-  match questions far better than they match statements with this kind of model.
+- *faq*: a question clearly closest to one curated FAQ question lifts that entry's quote.
+  Questions match questions far better than they match statements with this kind of model.
+- *types*: "how many …" favours spans holding a number, "when …" a time, "where …" a place.
+
+Each signal has a weight in :class:`Weights`; :data:`MODES` names the final pipeline and the
+dense-only and BM25-only baselines that ``faqbot eval --ablation`` compares it with.
 
 Whether the sources cover the question at all is judged on absolute cosine similarities (dense
 and FAQ), which are comparable across questions; scaled BM25 is relative by construction.
@@ -21,25 +25,38 @@ import numpy.typing as npt
 from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
-from bot.models import FaqEntry, Passage, Span
+from bot.models import FaqEntry, Passage, Question, Span
 from bot.qtype import expected_types, matches
 from bot.spelling import Speller
 
-#: Weight of the span's own similarity in its dense score; the passage's gets the rest.
-SPAN_WEIGHT = 0.6
-#: Weight of scaled BM25 added to the dense score when ranking.
-LEXICAL_WEIGHT = 0.25
-#: FAQ similarity below this lifts nothing; above it, the lift grows linearly to FAQ_WEIGHT.
+#: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
 FAQ_FLOOR = 0.7
-FAQ_WEIGHT = 1.0
-#: How many of the closest FAQ entries may lift their quote.
-FAQ_TOP = 1
 #: An FAQ entry lifts only when it leads the next one by this much: a generic question close
 #: to several entries at once ("what's new in stem cells?") is not any one of them.
 FAQ_LEAD = 0.05
-#: Added when a span holds the kind of fact asked for (a number for "how many", …).
-TYPE_WEIGHT = 0.25
+#: Weights of earlier user turns mixed into a follow-up's query vector, newest first (the
+#: message itself weighs 1): "what are the risks of that?" says little without its topic.
+CONTEXT_WEIGHTS = (1.0, 0.5)
 _CANDIDATES = 200
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts when ranking spans."""
+
+    span: float = 0.6  # share of the span's own similarity in the dense score (rest: passage)
+    dense: float = 1.0
+    lexical: float = 0.25
+    faq: float = 1.0
+    types: float = 0.25
+    spelling: bool = True
+
+
+MODES = {
+    "final": Weights(),
+    "dense-only": Weights(lexical=0.0, faq=0.0, types=0.0, spelling=False),
+    "bm25-only": Weights(dense=0.0, lexical=1.0, faq=0.0, types=0.0, spelling=False),
+}
 
 
 @dataclass(frozen=True)
@@ -48,10 +65,10 @@ class Hit:
 
     span: Span
     passage: Passage
-    score: float  # used for ranking: dense + lexical + FAQ lift
+    score: float  # used for ranking: the weighted sum of the signals
     dense: float  # blended cosine similarity of span and passage
     lexical: float  # BM25 scaled to 0..1 among this question's spans
-    faq: float  # similarity to the closest FAQ question whose quote this is (0 if none)
+    faq: float  # similarity to the FAQ question whose quote this is (0 if none lifts it)
 
 
 @dataclass(frozen=True)
@@ -61,12 +78,13 @@ class Results:
     hits: list[Hit]
     faq: list[tuple[FaqEntry, float]]  # every FAQ entry with its similarity, best first
     unknown: tuple[str, ...] = ()  # topic words of the question no source or FAQ uses
+    use_faq: bool = True
 
     @property
     def coverage(self) -> float:
         """How close the sources come to the question: the best dense or FAQ similarity."""
         best_hit = max((h.dense for h in self.hits), default=-1.0)
-        best_faq = self.faq[0][1] if self.faq else -1.0
+        best_faq = self.faq[0][1] if self.faq and self.use_faq else -1.0
         return max(best_hit, best_faq)
 
     def gate_score(self, unknown_penalty: float) -> float:
@@ -89,9 +107,10 @@ class _Query:
 class Retriever:
     """Embeds a question once and ranks the spans of one loaded index."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, weights: Weights | None = None):
         self.index = index
         self.embedder = embedder
+        self.weights = weights or MODES["final"]
         store = index.store
         self._bm25 = Bm25([self._lexical_text(span) for span in store.spans])
         self._faq_rows = store.faq_rows  # computed once: it is looked up for every FAQ hit
@@ -104,29 +123,50 @@ class Retriever:
         passage = store.passages[span.passage_index]
         return " ".join([*passage.headings, store.body(passage)[span.start : span.end]])
 
-    def search(self, question: str, k: int = 50) -> Results:
+    def search(self, question: Question | str, k: int = 50) -> Results:
         """The k best spans for a question, best first, with the FAQ similarities."""
-        question = self.speller.correct(question)
-        vector = self.embedder.encode([question])[0]
+        asked = Question(question) if isinstance(question, str) else question
+        if self.weights.spelling:
+            asked = Question(
+                self.speller.correct(asked.text),
+                tuple(self.speller.correct(t) for t in asked.context),
+            )
+        vector = self._embed(asked)
         faq = self._faq_scores(vector)
-        query = self._query(question, vector, faq)
+        query = self._query(asked, vector, faq)
         dense = dict(self.index.search("spans", vector, _CANDIDATES))
-        missing = [row for row in query.lifts if row not in dense]
+        extra = {int(r) for r in np.argsort(-query.lexical)[:_CANDIDATES]} | set(query.lifts)
+        missing = sorted(extra - set(dense))
         dense.update(zip(missing, self.index.score("spans", vector, missing), strict=True))
         hits = sorted(
             (self._hit(row, score, query) for row, score in dense.items()),
             key=lambda h: h.score,
             reverse=True,
         )
-        return Results(hits[:k], faq, tuple(self.speller.unknown_words(question)))
+        unknown = tuple(self.speller.unknown_words(asked.text))
+        return Results(hits[:k], faq, unknown, use_faq=self.weights.faq > 0)
 
-    def _query(self, question: str, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
+    def _embed(self, asked: Question) -> Vectors:
+        """One model call; a follow-up mixes in earlier turns, weighted toward the newest."""
+        context = asked.context[: len(CONTEXT_WEIGHTS)]
+        vectors = self.embedder.encode([asked.text, *context])
+        mixed = vectors[0] + sum(
+            (w * v for w, v in zip(CONTEXT_WEIGHTS, vectors[1:], strict=False)),
+            start=np.zeros_like(vectors[0]),
+        )
+        norm = float(np.linalg.norm(mixed))
+        return np.asarray(mixed / norm if norm else mixed, dtype=np.float32)
+
+    def _query(self, asked: Question, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
         passages = dict(self.index.search("passages", vector, _CANDIDATES))
-        lexical = self._bm25.scores(question)
+        # the message counts twice, the newest earlier turn once: weighted toward the newest
+        words = " ".join([asked.text, asked.text, *asked.context[:1]])
+        lexical = self._bm25.scores(words)
         top = float(lexical.max()) if lexical.size else 0.0
         scaled = lexical / top if top > 0 else lexical
         floor = min(passages.values(), default=0.0)
-        return _Query(passages, floor, scaled, self._faq_lifts(faq), expected_types(question))
+        lifts = self._faq_lifts(faq) if self.weights.faq > 0 else {}
+        return _Query(passages, floor, scaled, lifts, expected_types(asked.text))
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first."""
@@ -138,27 +178,31 @@ class Retriever:
         return [(self.index.store.faq[entry], score) for entry, score in ranked]
 
     def _faq_lifts(self, faq: list[tuple[FaqEntry, float]]) -> dict[int, float]:
-        """Span row → FAQ similarity, for entries close enough to lift their quote."""
+        """Span row → similarity, for the FAQ entry that clearly matches (if one does)."""
+        if not faq:
+            return {}
         store = self.index.store
         span_of = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
-        scores = [score for _, score in faq] + [-1.0]
-        lifts: dict[int, float] = {}
-        for rank, (entry, score) in enumerate(faq[:FAQ_TOP]):
-            if score > FAQ_FLOOR and score - scores[rank + 1] >= FAQ_LEAD:
-                row = span_of[entry.id]
-                lifts[row] = max(score, lifts.get(row, 0.0))
-        return lifts
+        entry, score = faq[0]
+        row = span_of[entry.id]
+        # entries quoting the same text are one answer, not rivals
+        rivals = [s for e, s in faq[1:] if span_of[e.id] != row]
+        runner_up = rivals[0] if rivals else -1.0
+        if score <= FAQ_FLOOR or score - runner_up < FAQ_LEAD:
+            return {}
+        return {row: score}
 
     def _hit(self, row: int, span_score: float, query: _Query) -> Hit:
-        store = self.index.store
+        store, w = self.index.store, self.weights
         span = store.spans[row]
         passage = store.passages[span.passage_index]
         passage_score = query.passages.get(span.passage_index, query.passage_floor)
-        dense = SPAN_WEIGHT * span_score + (1 - SPAN_WEIGHT) * passage_score
+        dense = w.span * span_score + (1 - w.span) * passage_score
         lexical = float(query.lexical[row])
         faq = query.lifts.get(row, 0.0)
-        lift = FAQ_WEIGHT * max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
-        text = store.body(passage)[span.start : span.end]
-        typed = TYPE_WEIGHT if query.types and matches(text, query.types) else 0.0
-        score = dense + LEXICAL_WEIGHT * lexical + lift + typed
+        lift = max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
+        typed = 0.0
+        if w.types and query.types:
+            typed = float(matches(store.body(passage)[span.start : span.end], query.types))
+        score = w.dense * dense + w.lexical * lexical + w.faq * lift + w.types * typed
         return Hit(span, passage, score, dense, lexical, faq)

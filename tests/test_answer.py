@@ -75,3 +75,21 @@ def test_citation_formatting_keeps_unknowns_out_and_punctuation_single() -> None
     assert full.citation() == (
         "Title. Clinic. Published 2024-01-02. https://example.org Reports on: Doe J. Study. 2023"
     )
+
+
+def test_a_follow_up_is_answered_in_the_light_of_history(bot: Bot) -> None:
+    from bot.models import Turn
+
+    alone = bot.answerer.reply("what about them?")
+    assert alone.kind == "no_answer"
+    history = [Turn("user", "how many patients did the study follow?")]
+    follow_up = bot.answerer.reply("what about them?", history)
+    assert follow_up.kind == "answer" and "50 patients" in follow_up.quotes[0].text
+
+
+def test_history_does_not_hijack_a_new_topic(bot: Bot) -> None:
+    from bot.models import Turn
+
+    history = [Turn("user", "how many patients did the study follow?")]
+    reply = bot.answerer.reply("When can I go back to work?", history)
+    assert reply.quotes[0].text == "Most people return to work after three months of rest."

@@ -69,3 +69,25 @@ def test_build_is_idempotent_and_ask_prints_json(knowledge_dir: Path, tmp_path: 
     store.write_text(store.read_text().replace("three months", "two weeks"))
     refused = _run(knowledge_dir, index, "ask", "When can I go back to work?")
     assert refused.exit_code == 1 and "does not match its SHA-256" in refused.output
+
+
+def test_eval_reports_every_set_and_fails_below_target(knowledge_dir: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    assert _run(knowledge_dir, index, "eval").exit_code == 2  # no eval cases yet
+    (knowledge_dir / "eval").mkdir()
+    (knowledge_dir / "eval" / "basics.yaml").write_text(
+        "cases:\n  - q: When can I go back to work?\n    expect: three months\n"
+        "  - q: hello\n    expect: smalltalk\n",
+        encoding="utf-8",
+    )
+    targets = knowledge_dir / "eval" / "targets.yaml"
+    targets.write_text("basics:\n  first_quote_accuracy: 1.0\n", encoding="utf-8")
+    passed = _run(knowledge_dir, index, "eval")
+    assert passed.exit_code == 0, passed.output
+    assert "| first_quote_accuracy | 1.0 | 1.0 |" in passed.output  # columns: all, basics
+    targets.write_text("all:\n  follow_up_accuracy: 0.9\n", encoding="utf-8")
+    failed = _run(knowledge_dir, index, "eval", "--json")
+    assert failed.exit_code == 1
+    assert "below target: all follow_up_accuracy: None < 0.9" in failed.output
+    missing = _run(knowledge_dir, index, "calibrate")
+    assert missing.exit_code == 2 and "calibration.yaml not found" in missing.output

@@ -23,3 +23,8 @@ def test_unknown_words_are_topic_words_the_knowledge_never_uses() -> None:
 def test_hyphenated_words_are_known_by_their_parts() -> None:
     speller = Speller(["relapsing-remitting MS"])
     assert speller.unknown_words("what is remitting") == []
+
+
+def test_common_short_forms_are_spelled_out() -> None:
+    assert SPELLER.correct("chemo after 5 yrs") == "chemotherapy after 5 years"
+    assert SPELLER.unknown_words("does chemo cause relapses") == ["cause"]
