@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from bot.conversation import resolve, smalltalk_reply
 from bot.models import Quote, Reply, ReplyKind, Turn
 from bot.retrieve import Hit, Results, Retriever
+from bot.safety import SafetyRules, Triage, asks_for_a_decision, fill, triage
 from bot.scope import Scope
 from bot.settings import Settings
 
@@ -36,6 +37,11 @@ def _no_answer_text(settings: Settings) -> str:
     )
 
 
+def emergency_reply(found: Triage, settings: Settings) -> Reply:
+    """The fixed escalation of a category, with the configured contacts; never a quote."""
+    return Reply("emergency", fill(found.category.message, settings), DISCLAIMER)
+
+
 def _with_context(best: Hit, hits: list[Hit]) -> Hit:
     """The longest window containing ``best`` that scores nearly as well as it does."""
     around = [
@@ -52,14 +58,38 @@ def _with_context(best: Hit, hits: list[Hit]) -> Hit:
 class Answerer:
     """Turns a message into a :class:`Reply` using one retriever and the settings."""
 
-    def __init__(self, retriever: Retriever, settings: Settings) -> None:
+    def __init__(self, retriever: Retriever, settings: Settings, rules: SafetyRules) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.rules = rules
         self.scope = Scope(retriever.index.store.scope)
 
     def reply(self, message: str, history: Sequence[Turn] = ()) -> Reply:
         """The reply to ``message``; ``history`` (earlier turns, oldest first) resolves
-        follow-ups such as "what are the risks of that?"."""
+        follow-ups such as "what are the risks of that?".
+
+        Safety triage runs first, on the whole message: an emergency gets its fixed escalation
+        and nothing is searched.
+        """
+        found = triage(message, self.rules)
+        if found is not None and found.urgent:
+            return emergency_reply(found, self.settings)
+        reply = self._answer(message, history)
+        return self._with_safety_lines(reply, message, found)
+
+    def _with_safety_lines(self, reply: Reply, message: str, found: Triage | None) -> Reply:
+        """A hypothetical or general mention of an emergency sign ("what if I get a fever?")
+        leads with who to call if it happens; a question about one's own treatment decision
+        ends with who decides."""
+        if reply.kind not in ("answer", "no_answer"):
+            return reply
+        lines = [fill(found.category.if_it_happens, self.settings)] if found else []
+        lines.append(reply.text)
+        if asks_for_a_decision(message, self.rules) and self.rules.decision_message:
+            lines.append(fill(self.rules.decision_message, self.settings))
+        return Reply(reply.kind, " ".join(lines), reply.disclaimer, reply.quotes, reply.suggestions)
+
+    def _answer(self, message: str, history: Sequence[Turn]) -> Reply:
         small = smalltalk_reply(message)
         if small is not None:
             return self._reply("smalltalk", small, self._starters())

@@ -19,6 +19,7 @@ from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
 from bot.models import Reply, reply_to_dict
+from bot.safety import SafetyRulesError
 from bot.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -36,6 +37,8 @@ def _clear_errors() -> Iterator[None]:
         yield
     except KnowledgeError as exc:
         _fail("the knowledge folder has problems:\n  " + "\n  ".join(exc.problems), 2)
+    except SafetyRulesError as exc:
+        _fail(f"the safety rules have a problem: {exc}", 2)
     except (IndexError_, EmbedderError) as exc:
         _fail(str(exc), 1)
 
@@ -142,6 +145,23 @@ def _print_table(columns: dict[str, dict[str, Any]]) -> None:
         typer.echo(f"| {metric} | {values} |")
 
 
+def _run_safety(bot: service.Bot, settings: Settings) -> evaluate.SafetyReport | None:
+    path = settings.eval_dir / f"{evaluate.SAFETY_SET}.yaml"
+    if not path.is_file():
+        return None
+    return evaluate.run_safety(bot.answerer, evaluate.load_safety_cases(path))
+
+
+def _print_safety(report: evaluate.SafetyReport) -> None:
+    typer.echo("\n| safety triage | value |\n| --- | --- |")
+    for metric, value in report.summary().items():
+        typer.echo(f"| {metric} | {value} |")
+    for case in report.missed:
+        typer.echo(f"MISSED ESCALATION ({case.category}): {case.text!r}", err=True)
+    for case, category in report.false:
+        typer.echo(f"FALSE ESCALATION ({category}): {case.text!r}", err=True)
+
+
 def _print_failures(report: evaluate.Report) -> None:
     for result in report.results:
         if not result.passed:
@@ -171,13 +191,28 @@ def eval_command(
     reports |= {name: evaluate.run_eval(bot.answerer, cases) for name, cases in sets.items()}
     summaries = {name: report.summary() for name, report in reports.items()}
     columns = evaluate.run_ablation(bot.answerer, everything) if ablation else summaries
+    safety = _run_safety(bot, settings)
+    if safety is not None:
+        summaries[evaluate.SAFETY_SET] = safety.summary()
     targets = evaluate.load_targets(settings.eval_dir)
     missed = evaluate.missed_targets(summaries, targets)
     if as_json:
-        typer.echo(json.dumps({"summary": columns, "targets": targets, "missed": missed}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "summary": columns,
+                    "safety": summaries.get("safety"),
+                    "targets": targets,
+                    "missed": missed,
+                },
+                indent=2,
+            )
+        )
     else:
         _print_table(columns)
         _print_failures(reports["all"])
+        if safety is not None:
+            _print_safety(safety)
     for line in missed:
         typer.echo(f"below target: {line}", err=True)
     if missed:

@@ -13,6 +13,7 @@ from bot.embed import Embedder, load_embedder
 from bot.index import BuildResult, LoadedIndex, build_index, load_index, staleness
 from bot.knowledge import hash_knowledge, load_knowledge
 from bot.retrieve import Retriever
+from bot.safety import SafetyRules, load_rules
 from bot.settings import Settings
 
 
@@ -25,6 +26,7 @@ class Bot:
     index: LoadedIndex
     retriever: Retriever
     answerer: Answerer
+    rules: SafetyRules
 
 
 def build(
@@ -35,9 +37,11 @@ def build(
 ) -> BuildResult:
     """Build the index from the knowledge folder unless it is up to date.
 
-    Raises KnowledgeError for bad knowledge; the model is loaded only if a build is needed.
+    Raises KnowledgeError for bad knowledge, SafetyRulesError for bad triage rules (checked
+    here too, so an editor hears of it at build time); the model loads only if a build is needed.
     """
     knowledge = load_knowledge(settings.knowledge_dir)
+    load_rules(settings.knowledge_dir)
 
     def make_embedder() -> Embedder:
         return embedder or load_embedder(settings.model)
@@ -59,8 +63,11 @@ def index_staleness(settings: Settings) -> str | None:
 
 
 def load_bot(settings: Settings, embedder: Embedder | None = None) -> Bot:
-    """Load the model and the verified index; raises IndexError_ or EmbedderError."""
+    """Load the triage rules, the model and the verified index; raises SafetyRulesError,
+    IndexError_ or EmbedderError."""
+    rules = load_rules(settings.knowledge_dir)
     embedder = embedder or load_embedder(settings.model)
     index = load_index(settings.index_dir, settings.model, embedder.dimension)
     retriever = Retriever(index, embedder)
-    return Bot(settings, embedder, index, retriever, Answerer(retriever, settings))
+    answerer = Answerer(retriever, settings, rules)
+    return Bot(settings, embedder, index, retriever, answerer, rules)

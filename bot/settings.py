@@ -55,6 +55,15 @@ class Settings(BaseSettings):
         description="How patients reach the clinic, shown when the bot cannot answer.",
     )
 
+    emergency_number: str = Field(
+        "112", min_length=1, description="Local emergency number shown in every escalation."
+    )
+    clinic_phone: str | None = Field(None, description="The clinic's phone number, if any.")
+    clinic_hours: str | None = Field(None, description="When the clinic phone is answered.")
+    crisis_line: str | None = Field(
+        None, description="Crisis line for suicidal thoughts, e.g. a national helpline."
+    )
+
     @property
     def sources_dir(self) -> Path:
         """Folder holding one Markdown file per source."""

@@ -105,6 +105,7 @@ def write_knowledge(folder: Path) -> Path:
     (folder / "sources" / "tiny-blog.md").write_text(TINY_SOURCE_B, encoding="utf-8")
     (folder / "faq.yaml").write_text(TINY_FAQ, encoding="utf-8")
     (folder / "scope.yaml").write_text(TINY_SCOPE, encoding="utf-8")
+    shutil.copy(ROOT / "knowledge" / "safety.yaml", folder / "safety.yaml")  # the real rules
     return folder
 
 

@@ -18,6 +18,7 @@ from bot.api import pages, routes
 from bot.api.errors import http_error, validation_error
 from bot.embed import Embedder, EmbedderError
 from bot.index import IndexError_
+from bot.safety import SafetyRulesError, load_rules
 from bot.settings import Settings
 
 log = logging.getLogger("faqbot")
@@ -37,11 +38,14 @@ _SECURITY_HEADERS = {
 def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAPI], object]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.bot, app.state.not_ready = None, "starting"
+        app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
         try:
+            # triage rules first and on their own: emergencies are escalated even when the
+            # index cannot be loaded
+            app.state.rules = load_rules(settings.knowledge_dir)
             app.state.bot = service.load_bot(settings, embedder)
             app.state.not_ready = None
-        except (IndexError_, EmbedderError) as exc:
+        except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)
             log.error("not ready: %s", exc)
         yield

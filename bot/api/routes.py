@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from bot.answer import emergency_reply
 from bot.api.schemas import ChatReply, ChatRequest, ErrorOut
 from bot.models import Turn, reply_to_dict
+from bot.safety import SafetyRules, triage
 from bot.service import Bot
 
 router = APIRouter()
@@ -29,10 +31,21 @@ ReadyBot = Annotated[Bot, Depends(_bot)]
     response_model=ChatReply,
     responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-def chat(body: ChatRequest, bot: ReadyBot) -> dict[str, Any]:
-    """Answer one message. The server keeps no state: send earlier turns as ``history``."""
-    history = [Turn(turn.role, turn.text) for turn in body.history]
-    return reply_to_dict(bot.answerer.reply(body.message.strip(), history))
+def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
+    """Answer one message. The server keeps no state: send earlier turns as ``history``.
+
+    Emergencies are escalated even while the index is not ready.
+    """
+    message = body.message.strip()
+    bot: Bot | None = request.app.state.bot
+    if bot is not None:
+        history = [Turn(turn.role, turn.text) for turn in body.history]
+        return reply_to_dict(bot.answerer.reply(message, history))
+    rules: SafetyRules | None = request.app.state.rules
+    found = triage(message, rules) if rules is not None else None
+    if found is not None and found.urgent:
+        return reply_to_dict(emergency_reply(found, request.app.state.settings))
+    raise HTTPException(503, "The answer index is not ready; please try again shortly.")
 
 
 @router.get("/healthz")

@@ -4,6 +4,7 @@
 
 (function () {
   const log = document.getElementById("log");
+  const alerts = document.getElementById("alerts");
   const form = document.getElementById("ask");
   const box = document.getElementById("question");
   const send = document.getElementById("send");
@@ -88,15 +89,26 @@
     item.append(chips);
   }
 
+  // An emergency is shown above everything, as an alert a screen reader announces at once.
+  function addAlert(reply) {
+    const box = el("div", "alert");
+    box.setAttribute("role", "alert");
+    box.tabIndex = -1;
+    box.append(el("p", "alert-title", "Please get help now"), el("p", "", reply.text));
+    alerts.prepend(box);
+    box.scrollIntoView({ block: "start" });
+  }
+
   function addReply(reply) {
     turn += 1;
     const item = el("li", "bot " + reply.kind);
-    if (reply.kind === "emergency") item.setAttribute("role", "alert");
+    if (reply.kind === "emergency") addAlert(reply);
     item.append(el("p", "who", "Answer"), el("p", "", reply.text));
     if (reply.quotes.length) addQuotes(item, reply.quotes, "turn" + turn);
     addChips(item, reply.suggestions);
     log.append(item);
-    item.scrollIntoView({ block: "start" }); // the answer's first line, not hidden by the dock
+    // the answer's first line, not hidden by the dock; an emergency keeps the alert in view
+    if (reply.kind !== "emergency") item.scrollIntoView({ block: "start" });
     const said = reply.quotes.length ? reply.text + " " + reply.quotes[0].text : reply.text;
     history.push({ role: "bot", text: said.slice(0, 4000) });
   }

@@ -1,0 +1,244 @@
+"""Safety triage: recognise emergencies in the whole message, before anything is searched.
+
+Deterministic and reviewable: every rule lives in ``knowledge/safety.yaml`` (categories, their
+patterns and fixed messages, the cues for negation, past, hypothetical and general talk, and
+misspellings). This module only applies them:
+
+1. normalise: lower case, apostrophes dropped, "38 point 4" → "38.4", misspellings corrected;
+2. cut into clauses at . ! ? ; , and "but" (a decimal comma such as "38,6" is kept);
+3. for each clause, every category pattern and every temperature reading is judged in context:
+   negated ("no chest pain"), past ("had a fever last month"), hypothetical or general ("what
+   should I do if I get a fever") — or an emergency.
+
+An emergency anywhere wins, in the order the categories are listed; otherwise a hypothetical or
+general mention is reported so the answer can say who to call if it happens.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.settings import Settings
+
+SAFETY_FILE = "safety.yaml"
+_NEGATION_WINDOW = 4  # words before a symptom that a negation may stand in
+_TEMPERATURE = re.compile(
+    r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)(?![\d])\s*(°|º|degrees?|deg)?\s*"
+    r"(celsius|centigrade|fahrenheit|c|f)?\b"
+)
+_TEMPERATURE_WORDS = re.compile(
+    r"\b(temp|temps|temperature|fever|thermometer|reading|read|running)\b"
+)
+_CLAUSE_BREAK = re.compile(r"[.!?;]+(?!\d)|,(?!\d)|\bbut\b|\n+")
+
+
+class SafetyRulesError(ValueError):
+    """``knowledge/safety.yaml`` is missing a part or holds a pattern that does not compile."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """One kind of emergency: its fixed escalation message and the patterns that show it."""
+
+    id: str
+    title: str
+    message: str
+    if_it_happens: str
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Clause-level cues that make a symptom mention something other than an emergency."""
+
+    negation: re.Pattern[str]
+    past: re.Pattern[str]
+    hypothetical: re.Pattern[str]
+    general: re.Pattern[str]
+    present: re.Pattern[str]
+    now: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class SafetyRules:
+    """Everything triage needs, loaded from the safety file."""
+
+    categories: tuple[Category, ...]
+    cues: Cues
+    spellings: dict[str, str]
+    fever_celsius: float
+    fever_fahrenheit: float
+    decisions: tuple[re.Pattern[str], ...]
+    decision_message: str
+
+    def category(self, category_id: str) -> Category:
+        """The category with this id."""
+        return next(c for c in self.categories if c.id == category_id)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What triage found: an emergency, or a hypothetical/general mention (``urgent`` False)."""
+
+    category: Category
+    urgent: bool
+    evidence: str  # the words that matched, for logs and tests
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(str(pattern))
+    except re.error as exc:
+        raise SafetyRulesError(f"{where}: pattern {pattern!r} does not compile: {exc}") from None
+
+
+def _category(raw: dict[str, Any]) -> Category:
+    where = f"category '{raw.get('id', '?')}'"
+    missing = [k for k in ("id", "title", "message", "if_it_happens", "patterns") if not raw.get(k)]
+    if missing:
+        raise SafetyRulesError(f"{where}: missing {', '.join(missing)}")
+    patterns = tuple(_compile(p, where) for p in raw["patterns"])
+    return Category(
+        str(raw["id"]), str(raw["title"]), str(raw["message"]), str(raw["if_it_happens"]), patterns
+    )
+
+
+def parse_rules(data: Any) -> SafetyRules:
+    """Rules from the parsed safety file; raises :class:`SafetyRulesError` on a problem."""
+    if not isinstance(data, dict) or not data.get("categories"):
+        raise SafetyRulesError("must hold 'categories' and the clause cues")
+    cue_names = ("negation", "past", "hypothetical", "general", "present", "now")
+    missing = [name for name in cue_names if not data.get(name)]
+    if missing:
+        raise SafetyRulesError(f"missing {', '.join(missing)}")
+    cues = Cues(*(_compile(data[name], name) for name in cue_names))
+    decisions = data.get("decisions") or {}
+    fever = data.get("fever") or {}
+    categories = tuple(_category(raw) for raw in data["categories"])
+    if "fever_infection" not in {c.id for c in categories}:
+        raise SafetyRulesError("category 'fever_infection' is required: temperatures fire it")
+    return SafetyRules(
+        categories=categories,
+        cues=cues,
+        spellings={
+            str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()
+        },
+        fever_celsius=float(fever.get("celsius", 38.0)),
+        fever_fahrenheit=float(fever.get("fahrenheit", 100.4)),
+        decisions=tuple(_compile(p, "decisions") for p in decisions.get("patterns", [])),
+        decision_message=str(decisions.get("message", "")),
+    )
+
+
+def load_rules(knowledge_dir: Path) -> SafetyRules:
+    """The triage rules of a knowledge folder; raises :class:`SafetyRulesError`."""
+    path = knowledge_dir / SAFETY_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SafetyRulesError(f"{path}: cannot be read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise SafetyRulesError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return parse_rules(data)
+    except SafetyRulesError as exc:
+        raise SafetyRulesError(f"{path}: {exc}") from None
+
+
+def normalise(message: str, spellings: dict[str, str]) -> str:
+    """Lower case, apostrophes dropped, spelled-out decimals joined, misspellings corrected."""
+    text = message.lower().replace("’", "'").replace("‘", "'").replace("'", "")
+    text = re.sub(r"(\d+)\s*(?:point|\.)\s*(\d)\b", r"\1.\2", text)
+    return re.sub(r"[a-z]+", lambda m: spellings.get(m.group(0), m.group(0)), text)
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a normalised message, in order."""
+    return [part.strip() for part in _CLAUSE_BREAK.split(text) if part and part.strip()]
+
+
+def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
+    """Temperature readings at or above the fever threshold, in a temperature context."""
+    found = []
+    for match in _TEMPERATURE.finditer(clause):
+        value = float(match.group(1).replace(",", "."))
+        unit = (match.group(3) or "")[:1]
+        context = _TEMPERATURE_WORDS.search(clause[max(0, match.start() - 40) : match.start()])
+        if not (match.group(2) or unit or context):
+            continue  # a bare number ("i am 39") is an age, a count, anything
+        celsius = unit == "c" or (not unit and 35 <= value <= 45)
+        fahrenheit = unit == "f" or (not unit and 95 <= value <= 113)
+        if (celsius and rules.fever_celsius <= value <= 45) or (
+            fahrenheit and rules.fever_fahrenheit <= value <= 113
+        ):
+            found.append(match)
+    return found
+
+
+def _judge(clause: str, start: int, cues: Cues) -> str:
+    """ "urgent", "negated", "past" or "informational" for a symptom found at ``start``."""
+    before = clause[:start]
+    window = " ".join(before.split()[-_NEGATION_WINDOW:])
+    if cues.negation.search(window):
+        return "negated"
+    present = bool(cues.present.search(clause))
+    if cues.past.search(clause) and not present:
+        return "past"
+    if cues.hypothetical.search(before) and not present:
+        return "informational"
+    if cues.general.search(before) and not cues.now.search(clause):
+        return "informational"
+    return "urgent"
+
+
+def _findings(clause: str, rules: SafetyRules) -> list[tuple[Category, re.Match[str]]]:
+    found = [
+        (category, match)
+        for category in rules.categories
+        for pattern in category.patterns
+        if (match := pattern.search(clause))
+    ]
+    fever = rules.category("fever_infection")
+    return found + [(fever, match) for match in _fever_readings(clause, rules)]
+
+
+def triage(message: str, rules: SafetyRules) -> Triage | None:
+    """An emergency in the message, else a hypothetical/general mention, else None."""
+    urgent: list[Triage] = []
+    mentioned: list[Triage] = []
+    for clause in clauses(normalise(message, rules.spellings)):
+        for category, match in _findings(clause, rules):
+            verdict = _judge(clause, match.start(), rules.cues)
+            if verdict == "urgent":
+                urgent.append(Triage(category, True, match.group(0)))
+            elif verdict == "informational":
+                mentioned.append(Triage(category, False, match.group(0)))
+    order = {category.id: i for i, category in enumerate(rules.categories)}
+    for found in (urgent, mentioned):
+        if found:
+            return min(found, key=lambda t: order[t.category.id])
+    return None
+
+
+def asks_for_a_decision(message: str, rules: SafetyRules) -> bool:
+    """Whether the message asks about the person's own treatment decision."""
+    text = normalise(message, rules.spellings)
+    return any(pattern.search(text) for pattern in rules.decisions)
+
+
+def fill(text: str, settings: Settings) -> str:
+    """A rule's text with the contacts from settings in place of its placeholders."""
+    clinic = "your MS clinic"
+    if settings.clinic_phone:
+        hours = f" ({settings.clinic_hours})" if settings.clinic_hours else ""
+        clinic = f"the clinic on {settings.clinic_phone}{hours}"
+    return (
+        text.replace("{emergency}", f"the emergency number {settings.emergency_number}")
+        .replace("{clinic}", clinic)
+        .replace("{crisis}", settings.crisis_line or "a crisis line")
+    )
