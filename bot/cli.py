@@ -145,15 +145,8 @@ def _print_table(columns: dict[str, dict[str, Any]]) -> None:
         typer.echo(f"| {metric} | {values} |")
 
 
-def _run_safety(bot: service.Bot, settings: Settings) -> evaluate.SafetyReport | None:
-    path = settings.eval_dir / f"{evaluate.SAFETY_SET}.yaml"
-    if not path.is_file():
-        return None
-    return evaluate.run_safety(bot.answerer, evaluate.load_safety_cases(path))
-
-
-def _print_safety(report: evaluate.SafetyReport) -> None:
-    typer.echo("\n| safety triage | value |\n| --- | --- |")
+def _print_safety(name: str, report: evaluate.SafetyReport) -> None:
+    typer.echo(f"\n| safety triage: {name} | value |\n| --- | --- |")
     for metric, value in report.summary().items():
         typer.echo(f"| {metric} | {value} |")
     for case in report.missed:
@@ -178,44 +171,27 @@ def eval_command(
         bool, typer.Option("--ablation", help="Compare with dense-only and BM25-only retrieval.")
     ] = False,
 ) -> None:
-    """Run every case set in knowledge/eval/ and print the figures; exit 1 below the targets."""
+    """Run every case set and safety set in knowledge/eval/; exit 1 below the targets."""
     settings = _settings(ctx)
     with _clear_errors():
         _ensure_index(settings)
         bot = service.load_bot(settings)
-    sets = evaluate.load_sets(settings.eval_dir) if settings.eval_dir.is_dir() else {}
-    if not sets:
-        _fail(f"no eval cases in {settings.eval_dir} (YAML files with a 'cases' list)", 2)
-    everything = [case for cases in sets.values() for case in cases]
-    reports = {"all": evaluate.run_eval(bot.answerer, everything)}
-    reports |= {name: evaluate.run_eval(bot.answerer, cases) for name, cases in sets.items()}
-    summaries = {name: report.summary() for name, report in reports.items()}
-    columns = evaluate.run_ablation(bot.answerer, everything) if ablation else summaries
-    safety = _run_safety(bot, settings)
-    if safety is not None:
-        summaries[evaluate.SAFETY_SET] = safety.summary()
-    targets = evaluate.load_targets(settings.eval_dir)
-    missed = evaluate.missed_targets(summaries, targets)
+    try:
+        run = evaluate.evaluate_folder(bot.answerer, settings.eval_dir, ablation)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    "summary": columns,
-                    "safety": summaries.get("safety"),
-                    "targets": targets,
-                    "missed": missed,
-                },
-                indent=2,
-            )
-        )
+        safety = {name: run.summaries[name] for name in run.safety}
+        output = {"summary": run.columns, "safety": safety, "targets": run.targets}
+        typer.echo(json.dumps(output | {"missed": run.missed}, indent=2))
     else:
-        _print_table(columns)
-        _print_failures(reports["all"])
-        if safety is not None:
-            _print_safety(safety)
-    for line in missed:
+        _print_table(run.columns)
+        _print_failures(run.reports["all"])
+        for name, report in run.safety.items():
+            _print_safety(name, report)
+    for line in run.missed:
         typer.echo(f"below target: {line}", err=True)
-    if missed:
+    if run.missed:
         raise typer.Exit(1)
 
 

@@ -139,7 +139,14 @@ def load_cases(path: Path) -> list[Case]:
     return [_case(raw) for raw in data.get("cases", [])]
 
 
-SAFETY_SET = "safety"
+def load_safety_sets(eval_dir: Path) -> dict[str, list[SafetyCase]]:
+    """Every safety set in the folder: each YAML file with an ``escalate`` list, by file stem."""
+    sets = {}
+    for path in sorted(eval_dir.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "escalate" in data:
+            sets[path.stem] = load_safety_cases(path)
+    return sets
 
 
 def load_sets(eval_dir: Path) -> dict[str, list[Case]]:
@@ -360,3 +367,36 @@ def run_safety(answerer: Answerer, cases: Sequence[SafetyCase]) -> SafetyReport:
         elif found is not None and found.category.id != case.category:
             report.other_category.append((case, found.category.id))
     return report
+
+
+@dataclass
+class EvalRun:
+    """Everything ``faqbot eval`` reports: per-set results, safety results, targets missed."""
+
+    reports: dict[str, Report]  # "all" first, then each case set
+    safety: dict[str, SafetyReport]
+    summaries: dict[str, dict[str, Any]]  # every set and safety set, by name
+    columns: dict[str, dict[str, Any]]  # the answer-quality table: per set, or per mode
+    targets: dict[str, dict[str, float]]
+    missed: list[str]
+
+
+def evaluate_folder(answerer: Answerer, eval_dir: Path, ablation: bool = False) -> EvalRun:
+    """Run every case set and safety set in ``eval_dir`` and check the targets.
+
+    Raises FileNotFoundError when the folder holds no case set.
+    """
+    sets = load_sets(eval_dir) if eval_dir.is_dir() else {}
+    if not sets:
+        raise FileNotFoundError(f"no eval cases in {eval_dir} (YAML files with a 'cases' list)")
+    everything = [case for cases in sets.values() for case in cases]
+    reports = {"all": run_eval(answerer, everything)}
+    reports |= {name: run_eval(answerer, cases) for name, cases in sets.items()}
+    summaries = {name: report.summary() for name, report in reports.items()}
+    columns = run_ablation(answerer, everything) if ablation else dict(summaries)
+    safety = {
+        name: run_safety(answerer, cases) for name, cases in load_safety_sets(eval_dir).items()
+    }
+    summaries |= {name: report.summary() for name, report in safety.items()}
+    targets = load_targets(eval_dir)
+    return EvalRun(reports, safety, summaries, columns, targets, missed_targets(summaries, targets))

@@ -31,10 +31,14 @@ _TEMPERATURE = re.compile(
     r"(?<![\d.,])(\d{2,3}(?:[.,]\d{1,2})?)(?![\d])\s*(°|º|degrees?|deg)?\s*"
     r"(celsius|centigrade|fahrenheit|c|f)?\b"
 )
+_OTHER_UNITS = re.compile(
+    r"\s*(kg|kgs|kilos?|lbs?|pounds|stone|mg|ml|%|percent|years?|yrs|km|miles)\b"
+)
 _TEMPERATURE_WORDS = re.compile(
     r"\b(temp|temps|temperature|fever|thermometer|reading|read|running)\b"
 )
-_CLAUSE_BREAK = re.compile(r"[.!?;]+(?!\d)|,(?!\d)|\bbut\b|\n+")
+_SENTENCE_BREAK = re.compile(r"[.!?]+(?!\d)|\n+")
+_CLAUSE_BREAK = re.compile(r";|,(?!\d)|\bbut\b")
 
 
 class SafetyRulesError(ValueError):
@@ -54,11 +58,18 @@ class Category:
 
 @dataclass(frozen=True)
 class Cues:
-    """Clause-level cues that make a symptom mention something other than an emergency."""
+    """Cues that make a symptom mention something other than an emergency (see the file)."""
 
     negation: re.Pattern[str]
     past: re.Pattern[str]
+    chronic: re.Pattern[str]
+    resolved: re.Pattern[str]
+    treatment_time: re.Pattern[str]
+    past_verbs: re.Pattern[str]
+    present_verbs: re.Pattern[str]
     hypothetical: re.Pattern[str]
+    question: re.Pattern[str]
+    personal: re.Pattern[str]
     general: re.Pattern[str]
     present: re.Pattern[str]
     now: re.Pattern[str]
@@ -112,7 +123,7 @@ def parse_rules(data: Any) -> SafetyRules:
     """Rules from the parsed safety file; raises :class:`SafetyRulesError` on a problem."""
     if not isinstance(data, dict) or not data.get("categories"):
         raise SafetyRulesError("must hold 'categories' and the clause cues")
-    cue_names = ("negation", "past", "hypothetical", "general", "present", "now")
+    cue_names = tuple(Cues.__dataclass_fields__)
     missing = [name for name in cue_names if not data.get(name)]
     if missing:
         raise SafetyRulesError(f"missing {', '.join(missing)}")
@@ -157,9 +168,17 @@ def normalise(message: str, spellings: dict[str, str]) -> str:
     return re.sub(r"[a-z]+", lambda m: spellings.get(m.group(0), m.group(0)), text)
 
 
-def clauses(text: str) -> list[str]:
-    """The clauses of a normalised message, in order."""
-    return [part.strip() for part in _CLAUSE_BREAK.split(text) if part and part.strip()]
+def _parts(text: str, breaks: re.Pattern[str]) -> list[str]:
+    return [part.strip() for part in breaks.split(text) if part and part.strip()]
+
+
+def clauses(text: str) -> list[tuple[str, str]]:
+    """(sentence, clause) pairs of a normalised message, in order."""
+    return [
+        (sentence, clause)
+        for sentence in _parts(text, _SENTENCE_BREAK)
+        for clause in _parts(sentence, _CLAUSE_BREAK)
+    ]
 
 
 def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
@@ -169,8 +188,11 @@ def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
         value = float(match.group(1).replace(",", "."))
         unit = (match.group(3) or "")[:1]
         context = _TEMPERATURE_WORDS.search(clause[max(0, match.start() - 40) : match.start()])
-        if not (match.group(2) or unit or context):
-            continue  # a bare number ("i am 39") is an age, a count, anything
+        # "hes now 39.5": a decimal in fever range is a temperature unless another unit follows
+        decimal = "." in match.group(1) or "," in match.group(1)
+        bare_reading = decimal and 38 <= value <= 43 and not _OTHER_UNITS.match(clause, match.end())
+        if not (match.group(2) or unit or context or bare_reading):
+            continue  # a bare whole number ("i am 39") is an age, a count, anything
         celsius = unit == "c" or (not unit and 35 <= value <= 45)
         fahrenheit = unit == "f" or (not unit and 95 <= value <= 113)
         if (celsius and rules.fever_celsius <= value <= 45) or (
@@ -180,16 +202,28 @@ def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
     return found
 
 
-def _judge(clause: str, start: int, cues: Cues) -> str:
-    """ "urgent", "negated", "past" or "informational" for a symptom found at ``start``."""
-    before = clause[:start]
+def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
+    """Whether a symptom matched in a clause is "urgent", "negated", "past" or
+    "informational" (hypothetical or general)."""
+    before = clause[: match.start()]
     window = " ".join(before.split()[-_NEGATION_WINDOW:])
     if cues.negation.search(window):
         return "negated"
-    present = bool(cues.present.search(clause))
-    if cues.past.search(clause) and not present:
+    # "had the chemo 12 days ago" dates the treatment, not the symptom; and "now fine" is about
+    # the past: neither may count as past or present below
+    sentence = cues.treatment_time.sub(" ", sentence)
+    still = cues.resolved.sub(" ", sentence)
+    present = bool(cues.present.search(still)) or bool(cues.present_verbs.search(window))
+    over = (
+        cues.past.search(cues.treatment_time.sub(" ", clause))
+        or cues.chronic.search(sentence)
+        or cues.resolved.search(sentence)
+    )
+    if not present and (over or cues.past_verbs.search(window)):
         return "past"
-    if cues.hypothetical.search(before) and not present:
+    if cues.hypothetical.search(before) and not cues.present.search(still):
+        return "informational"
+    if cues.question.search(clause) and not cues.personal.search(window):
         return "informational"
     if cues.general.search(before) and not cues.now.search(clause):
         return "informational"
@@ -211,9 +245,9 @@ def triage(message: str, rules: SafetyRules) -> Triage | None:
     """An emergency in the message, else a hypothetical/general mention, else None."""
     urgent: list[Triage] = []
     mentioned: list[Triage] = []
-    for clause in clauses(normalise(message, rules.spellings)):
+    for sentence, clause in clauses(normalise(message, rules.spellings)):
         for category, match in _findings(clause, rules):
-            verdict = _judge(clause, match.start(), rules.cues)
+            verdict = _judge(sentence, clause, match, rules.cues)
             if verdict == "urgent":
                 urgent.append(Triage(category, True, match.group(0)))
             elif verdict == "informational":

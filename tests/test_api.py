@@ -106,3 +106,68 @@ def test_static_files_are_served(client: TestClient) -> None:
 def test_unknown_route_is_json_404(client: TestClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404 and response.json()["error"] == "Not Found"
+
+
+@pytest.fixture
+def clinic(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
+    configured = built.model_copy(
+        update={
+            "emergency_number": "999",
+            "clinic_phone": "020 7946 0000",
+            "clinic_hours": "24 hours",
+            "crisis_line": "Samaritans 116 123",
+        }
+    )
+    with TestClient(create_app(configured, fake_embedder)) as test_client:
+        yield test_client
+
+
+def test_emergency_reply_shows_the_configured_numbers_and_no_quotes(clinic: TestClient) -> None:
+    data = clinic.post("/api/chat", json={"message": "my temperature is 38.9 and im shivering"})
+    reply = data.json()
+    assert data.status_code == 200 and reply["kind"] == "emergency"
+    assert reply["quotes"] == [] and reply["suggestions"] == []
+    assert "999" in reply["text"] and "020 7946 0000" in reply["text"]
+    assert reply["disclaimer"]
+    crisis = clinic.post("/api/chat", json={"message": "i want to kill myself"}).json()
+    assert crisis["kind"] == "emergency" and "Samaritans 116 123" in crisis["text"]
+
+
+def test_a_red_flag_at_the_end_of_1000_characters_escalates(clinic: TestClient) -> None:
+    flag = " My wife just collapsed."
+    message = ("When can I go back to work after the transplant? " * 30)[: 1000 - len(flag)] + flag
+    assert len(message) == 1000
+    reply = clinic.post("/api/chat", json={"message": message}).json()
+    assert reply["kind"] == "emergency" and "999" in reply["text"]
+
+
+def test_an_over_long_message_with_an_emergency_still_escalates(clinic: TestClient) -> None:
+    message = "Tell me about recovery. " * 60 + "I cant breathe properly."
+    response = clinic.post("/api/chat", json={"message": message})
+    assert response.status_code == 200 and response.json()["kind"] == "emergency"
+    ordinary = clinic.post("/api/chat", json={"message": "Tell me about recovery. " * 60})
+    assert ordinary.status_code == 422
+
+
+def test_emergencies_escalate_even_without_an_index(
+    settings: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    with TestClient(create_app(settings, fake_embedder)) as client:
+        assert client.get("/readyz").status_code == 503
+        reply = client.post("/api/chat", json={"message": "chest pain and cant breathe"})
+        assert reply.status_code == 200 and reply.json()["kind"] == "emergency"
+        assert client.post("/api/chat", json={"message": "how long is recovery"}).status_code == 503
+
+
+def test_hypotheticals_are_answered_with_who_to_call(clinic: TestClient) -> None:
+    reply = clinic.post(
+        "/api/chat", json={"message": "what should I do if I get a fever after the transplant?"}
+    ).json()
+    assert reply["kind"] in ("answer", "no_answer")
+    assert reply["text"].startswith("After a transplant, if you ever have a temperature")
+    assert "020 7946 0000" in reply["text"]
+
+
+def test_own_treatment_decisions_are_left_to_the_ms_team(clinic: TestClient) -> None:
+    reply = clinic.post("/api/chat", json={"message": "How long is recovery, am I eligible?"})
+    assert "decision for you and your MS team" in reply.json()["text"]

@@ -91,3 +91,10 @@ def test_eval_reports_every_set_and_fails_below_target(knowledge_dir: Path, tmp_
     assert "below target: all follow_up_accuracy: None < 0.9" in failed.output
     missing = _run(knowledge_dir, index, "calibrate")
     assert missing.exit_code == 2 and "calibration.yaml not found" in missing.output
+
+
+def test_build_with_broken_safety_rules_exits_2(knowledge_dir: Path, tmp_path: Path) -> None:
+    (knowledge_dir / "safety.yaml").write_text("categories: []\n", encoding="utf-8")
+    result = _run(knowledge_dir, tmp_path / "index", "build")
+    assert result.exit_code == 2 and "safety rules" in result.output
+    assert "Traceback" not in result.output

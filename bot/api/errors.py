@@ -10,7 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from bot.answer import emergency_reply
 from bot.api.schemas import MAX_HISTORY, MAX_MESSAGE
+from bot.models import reply_to_dict
+from bot.safety import triage
 
 _BY_TYPE = {
     "missing": "is required",
@@ -45,9 +48,26 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
 
 
+def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
+    """An escalation when a chat request that is invalid only in form (a message over 1000
+    characters, say) describes an emergency: triage reads the whole message, whatever its size."""
+    rules = getattr(request.app.state, "rules", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    if request.url.path != "/api/chat" or rules is None or not isinstance(message, str):
+        return None
+    found = triage(message, rules)
+    if found is None or not found.urgent:
+        return None
+    reply = emergency_reply(found, request.app.state.settings)
+    return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})
+
+
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """422 with a readable first message and every problem listed."""
+    """422 with a readable first message and every problem listed (an emergency excepted)."""
     assert isinstance(exc, RequestValidationError)
+    emergency = _emergency_in(request, exc.body)
+    if emergency is not None:
+        return emergency
     details = list(dict.fromkeys(_describe(dict(e)) for e in exc.errors()))
     return JSONResponse(
         status_code=422,
