@@ -72,6 +72,7 @@ class Cues:
     personal: re.Pattern[str]
     general: re.Pattern[str]
     present: re.Pattern[str]
+    idiom: re.Pattern[str]
     now: re.Pattern[str]
 
 
@@ -82,6 +83,7 @@ class SafetyRules:
     categories: tuple[Category, ...]
     cues: Cues
     spellings: dict[str, str]
+    phrases: dict[str, str]
     fever_celsius: float
     fever_fahrenheit: float
     decisions: tuple[re.Pattern[str], ...]
@@ -119,6 +121,10 @@ def _category(raw: dict[str, Any]) -> Category:
     )
 
 
+def _lower_map(data: Any) -> dict[str, str]:
+    return {str(k).lower(): str(v).lower() for k, v in (data or {}).items()}
+
+
 def parse_rules(data: Any) -> SafetyRules:
     """Rules from the parsed safety file; raises :class:`SafetyRulesError` on a problem."""
     if not isinstance(data, dict) or not data.get("categories"):
@@ -136,9 +142,8 @@ def parse_rules(data: Any) -> SafetyRules:
     return SafetyRules(
         categories=categories,
         cues=cues,
-        spellings={
-            str(k).lower(): str(v).lower() for k, v in (data.get("spellings") or {}).items()
-        },
+        spellings=_lower_map(data.get("spellings")),
+        phrases=_lower_map(data.get("phrases")),
         fever_celsius=float(fever.get("celsius", 38.0)),
         fever_fahrenheit=float(fever.get("fahrenheit", 100.4)),
         decisions=tuple(_compile(p, "decisions") for p in decisions.get("patterns", [])),
@@ -161,11 +166,39 @@ def load_rules(knowledge_dir: Path) -> SafetyRules:
         raise SafetyRulesError(f"{path}: {exc}") from None
 
 
-def normalise(message: str, spellings: dict[str, str]) -> str:
-    """Lower case, apostrophes dropped, spelled-out decimals joined, misspellings corrected."""
+_UNITS = "zero one two three four five six seven eight nine".split()
+_TENS = {"thirty": 30, "forty": 40}
+_DIGITS = "|".join(_UNITS[1:])
+
+
+def _numbers_in_words(text: str) -> str:
+    """ "thirty eight point five" → "38 point 5", "a hundred and one" → "101"."""
+    text = re.sub(
+        rf"\b(thirty|forty)[ -]({_DIGITS})\b",
+        lambda m: str(_TENS[m.group(1)] + _UNITS.index(m.group(2))),
+        text,
+    )
+    text = re.sub(
+        rf"\b(?:a |one )?hundred (?:and )?({_DIGITS})\b",
+        lambda m: str(100 + _UNITS.index(m.group(1))),
+        text,
+    )
+    text = re.sub(r"\b(thirty|forty)\b(?= (point|degrees))", lambda m: str(_TENS[m.group(1)]), text)
+    return re.sub(
+        rf"\bpoint ({'|'.join(_UNITS)})\b", lambda m: f"point {_UNITS.index(m.group(1))}", text
+    )
+
+
+def normalise(message: str, rules: SafetyRules) -> str:
+    """Lower case, apostrophes dropped, numbers in words and spaced digits joined ("3 8 point 6"
+    → "38.6"), voice-to-text slips and misspellings corrected."""
     text = message.lower().replace("’", "'").replace("‘", "'").replace("'", "")
+    for phrase, meant in rules.phrases.items():
+        text = re.sub(rf"\b{re.escape(phrase)}\b", meant, text)
+    text = _numbers_in_words(text)
+    text = re.sub(r"\b(\d) (\d)\b(?=\s*(point|\.|,))", r"\1\2", text)
     text = re.sub(r"(\d+)\s*(?:point|\.)\s*(\d)\b", r"\1.\2", text)
-    return re.sub(r"[a-z]+", lambda m: spellings.get(m.group(0), m.group(0)), text)
+    return re.sub(r"[a-z]+", lambda m: rules.spellings.get(m.group(0), m.group(0)), text)
 
 
 def _parts(text: str, breaks: re.Pattern[str]) -> list[str]:
@@ -209,6 +242,8 @@ def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
     window = " ".join(before.split()[-_NEGATION_WINDOW:])
     if cues.negation.search(window):
         return "negated"
+    if cues.idiom.search(clause):
+        return "idiom"
     # "had the chemo 12 days ago" dates the treatment, not the symptom; and "now fine" is about
     # the past: neither may count as past or present below
     sentence = cues.treatment_time.sub(" ", sentence)
@@ -221,6 +256,8 @@ def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
     )
     if not present and (over or cues.past_verbs.search(window)):
         return "past"
+    if cues.chronic.search(sentence) and not cues.present.search(still):
+        return "past"  # "breathless on the stairs for years": chronic beats "ive been"
     if cues.hypothetical.search(before) and not cues.present.search(still):
         return "informational"
     if cues.question.search(clause) and not cues.personal.search(window):
@@ -230,7 +267,23 @@ def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
     return "urgent"
 
 
-def _findings(clause: str, rules: SafetyRules) -> list[tuple[Category, re.Match[str]]]:
+_FEVER_WORD = re.compile(r"fever|temp")
+
+
+def _reads_normal(text: str, rules: SafetyRules) -> bool:
+    """Whether the text gives a temperature reading below the fever threshold."""
+    for match in _TEMPERATURE.finditer(text):
+        value = float(match.group(1).replace(",", "."))
+        near = _TEMPERATURE_WORDS.search(text[max(0, match.start() - 40) : match.start()])
+        normal = 35 <= value < rules.fever_celsius or 95 <= value < rules.fever_fahrenheit
+        if normal and (match.group(2) or match.group(3) or near):
+            return True
+    return False
+
+
+def _findings(
+    clause: str, rules: SafetyRules, reads_normal: bool
+) -> list[tuple[Category, re.Match[str]]]:
     found = [
         (category, match)
         for category in rules.categories
@@ -238,6 +291,9 @@ def _findings(clause: str, rules: SafetyRules) -> list[tuple[Category, re.Match[
         if (match := pattern.search(clause))
     ]
     fever = rules.category("fever_infection")
+    if reads_normal:
+        # "fever since this morning but it is only 37.5": the measured number beats the word
+        found = [(c, m) for c, m in found if c is not fever or not _FEVER_WORD.search(m.group(0))]
     return found + [(fever, match) for match in _fever_readings(clause, rules)]
 
 
@@ -245,8 +301,10 @@ def triage(message: str, rules: SafetyRules) -> Triage | None:
     """An emergency in the message, else a hypothetical/general mention, else None."""
     urgent: list[Triage] = []
     mentioned: list[Triage] = []
-    for sentence, clause in clauses(normalise(message, rules.spellings)):
-        for category, match in _findings(clause, rules):
+    for sentence, clause in clauses(normalise(message, rules)):
+        # a normal reading anywhere in the sentence answers "fever" words in any of its clauses
+        normal = _reads_normal(sentence, rules) and not _fever_readings(sentence, rules)
+        for category, match in _findings(clause, rules, normal):
             verdict = _judge(sentence, clause, match, rules.cues)
             if verdict == "urgent":
                 urgent.append(Triage(category, True, match.group(0)))
@@ -261,7 +319,7 @@ def triage(message: str, rules: SafetyRules) -> Triage | None:
 
 def asks_for_a_decision(message: str, rules: SafetyRules) -> bool:
     """Whether the message asks about the person's own treatment decision."""
-    text = normalise(message, rules.spellings)
+    text = normalise(message, rules)
     return any(pattern.search(text) for pattern in rules.decisions)
 
 

@@ -4,7 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.safety import SafetyRulesError, clauses, fill, load_rules, normalise, parse_rules, triage
+from bot.safety import (
+    Cues,
+    SafetyRulesError,
+    clauses,
+    fill,
+    load_rules,
+    normalise,
+    parse_rules,
+    triage,
+)
 from bot.settings import Settings
 from tests.conftest import ROOT
 
@@ -76,9 +85,12 @@ def test_the_most_serious_category_wins() -> None:
 
 
 def test_normalising_keeps_decimal_commas_and_splits_clauses() -> None:
-    text = normalise("I don’t feel well, temp 38,6. But no rash", RULES.spellings)
+    text = normalise("I don’t feel well, temp 38,6. But no rash", RULES)
     assert text == "i dont feel well, temp 38,6. but no rash"
     assert [c for _, c in clauses(text)] == ["i dont feel well", "temp 38,6", "no rash"]
+    assert normalise("thirty eight point five, then 3 8 point 6", RULES) == "38.5, then 38.6"
+    assert normalise("a hundred and one F", RULES) == "101 f"
+    assert normalise("shes having a sees your", RULES) == "shes having a seizure"
 
 
 def test_contacts_come_from_settings() -> None:
@@ -104,24 +116,7 @@ def test_bad_rules_are_reported_with_where_they_are(tmp_path: Path) -> None:
                         "patterns": ["(unclosed"],
                     },
                 ],
-                **{
-                    cue: "x"
-                    for cue in (
-                        "negation",
-                        "past",
-                        "chronic",
-                        "resolved",
-                        "treatment_time",
-                        "past_verbs",
-                        "present_verbs",
-                        "hypothetical",
-                        "question",
-                        "personal",
-                        "general",
-                        "present",
-                        "now",
-                    )
-                },
+                **{cue: "x" for cue in Cues.__dataclass_fields__},
             }
         )
     with pytest.raises(SafetyRulesError, match="cannot be read"):
