@@ -54,6 +54,8 @@ class Category:
     message: str
     if_it_happens: str
     patterns: tuple[re.Pattern[str], ...]
+    signs: tuple[re.Pattern[str], ...] = ()  # weak alone; two in one sentence are an emergency
+    strong: tuple[re.Pattern[str], ...] = ()  # an emergency even asked as a question
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,16 @@ def _category(raw: dict[str, Any]) -> Category:
     if missing:
         raise SafetyRulesError(f"{where}: missing {', '.join(missing)}")
     patterns = tuple(_compile(p, where) for p in raw["patterns"])
+    signs = tuple(_compile(p, f"{where} signs") for p in raw.get("signs") or [])
+    strong = tuple(_compile(p, f"{where} strong") for p in raw.get("strong") or [])
     return Category(
-        str(raw["id"]), str(raw["title"]), str(raw["message"]), str(raw["if_it_happens"]), patterns
+        str(raw["id"]),
+        str(raw["title"]),
+        str(raw["message"]),
+        str(raw["if_it_happens"]),
+        patterns,
+        signs,
+        strong,
     )
 
 
@@ -223,7 +233,8 @@ def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
         context = _TEMPERATURE_WORDS.search(clause[max(0, match.start() - 40) : match.start()])
         # "hes now 39.5": a decimal in fever range is a temperature unless another unit follows
         decimal = "." in match.group(1) or "," in match.group(1)
-        bare_reading = decimal and 38 <= value <= 43 and not _OTHER_UNITS.match(clause, match.end())
+        in_range = 38 <= value <= 43 or rules.fever_fahrenheit <= value <= 106
+        bare_reading = decimal and in_range and not _OTHER_UNITS.match(clause, match.end())
         if not (match.group(2) or unit or context or bare_reading):
             continue  # a bare whole number ("i am 39") is an age, a count, anything
         celsius = unit == "c" or (not unit and 35 <= value <= 45)
@@ -235,7 +246,9 @@ def _fever_readings(clause: str, rules: SafetyRules) -> list[re.Match[str]]:
     return found
 
 
-def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
+def _judge(
+    sentence: str, clause: str, match: re.Match[str], cues: Cues, strong: bool = False
+) -> str:
     """Whether a symptom matched in a clause is "urgent", "negated", "past" or
     "informational" (hypothetical or general)."""
     before = clause[: match.start()]
@@ -260,6 +273,8 @@ def _judge(sentence: str, clause: str, match: re.Match[str], cues: Cues) -> str:
         return "past"  # "breathless on the stairs for years": chronic beats "ive been"
     if cues.hypothetical.search(before) and not cues.present.search(still):
         return "informational"
+    if strong or cues.present.search(still):
+        return "urgent"  # "is 38.1 high enough to ring the ward?" asks about a real reading
     if cues.question.search(clause) and not cues.personal.search(window):
         return "informational"
     if cues.general.search(before) and not cues.now.search(clause):
@@ -281,31 +296,52 @@ def _reads_normal(text: str, rules: SafetyRules) -> bool:
     return False
 
 
+def _signs(sentence: str, rules: SafetyRules) -> list[Triage]:
+    """Categories with two or more of their weak signs in the sentence, each judged in context
+    ("rash spreading, lips tingling, took a new antibiotic an hour ago")."""
+    found = []
+    for category in rules.categories:
+        hits = [m for sign in category.signs if (m := sign.search(sentence))]
+        urgent = [m for m in hits if _judge(sentence, sentence, m, rules.cues) == "urgent"]
+        if len(urgent) >= 2:
+            found.append(Triage(category, True, " + ".join(m.group(0) for m in urgent)))
+    return found
+
+
 def _findings(
     clause: str, rules: SafetyRules, reads_normal: bool
-) -> list[tuple[Category, re.Match[str]]]:
+) -> list[tuple[Category, re.Match[str], bool]]:
+    """(category, match, strong) for every pattern and reading in a clause; a temperature
+    reading and a `strong` pattern stay emergencies even when asked as a question."""
     found = [
-        (category, match)
+        (category, match, strong)
         for category in rules.categories
-        for pattern in category.patterns
+        for strong, patterns in ((False, category.patterns), (True, category.strong))
+        for pattern in patterns
         if (match := pattern.search(clause))
     ]
     fever = rules.category("fever_infection")
     if reads_normal:
         # "fever since this morning but it is only 37.5": the measured number beats the word
-        found = [(c, m) for c, m in found if c is not fever or not _FEVER_WORD.search(m.group(0))]
-    return found + [(fever, match) for match in _fever_readings(clause, rules)]
+        found = [f for f in found if f[0] is not fever or not _FEVER_WORD.search(f[1].group(0))]
+    # a reading is a report, kept even when asked as a question ("is 38.1 high enough to ring
+    # the ward?"), unless the clause weighs it against a normal one ("is it 38 or 37.5?")
+    strong = not _reads_normal(clause, rules)
+    return found + [(fever, match, strong) for match in _fever_readings(clause, rules)]
 
 
 def triage(message: str, rules: SafetyRules) -> Triage | None:
     """An emergency in the message, else a hypothetical/general mention, else None."""
     urgent: list[Triage] = []
     mentioned: list[Triage] = []
-    for sentence, clause in clauses(normalise(message, rules)):
+    pairs = clauses(normalise(message, rules))
+    for sentence in dict.fromkeys(sentence for sentence, _ in pairs):
+        urgent += _signs(sentence, rules)
+    for sentence, clause in pairs:
         # a normal reading anywhere in the sentence answers "fever" words in any of its clauses
         normal = _reads_normal(sentence, rules) and not _fever_readings(sentence, rules)
-        for category, match in _findings(clause, rules, normal):
-            verdict = _judge(sentence, clause, match, rules.cues)
+        for category, match, reading in _findings(clause, rules, normal):
+            verdict = _judge(sentence, clause, match, rules.cues, reading)
             if verdict == "urgent":
                 urgent.append(Triage(category, True, match.group(0)))
             elif verdict == "informational":
