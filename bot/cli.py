@@ -14,12 +14,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from bot import evaluate, service
+from bot import calibration, evaluate, service
 from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
 from bot.models import Reply, reply_to_dict
 from bot.safety import SafetyRulesError
+from bot.safety_eval import SafetyReport
 from bot.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -145,7 +146,7 @@ def _print_table(columns: dict[str, dict[str, Any]]) -> None:
         typer.echo(f"| {metric} | {values} |")
 
 
-def _print_safety(name: str, report: evaluate.SafetyReport) -> None:
+def _print_safety(name: str, report: SafetyReport) -> None:
     typer.echo(f"\n| safety triage: {name} | value |\n| --- | --- |")
     for metric, value in report.summary().items():
         typer.echo(f"| {metric} | {value} |")
@@ -205,14 +206,14 @@ def calibrate(ctx: typer.Context) -> None:
     path = settings.eval_dir / "calibration.yaml"
     if not path.is_file():
         _fail(f"{path} not found: calibration needs held-out questions", 2)
-    inside, outside = evaluate.load_calibration(path)
-    gates_in = evaluate.gate_inputs(bot.answerer, [case.question for case in inside])
-    gates_out = evaluate.gate_inputs(bot.answerer, outside)
+    inside, outside = calibration.load_calibration(path)
+    gates_in = calibration.gate_inputs(bot.answerer, [case.question for case in inside])
+    gates_out = calibration.gate_inputs(bot.answerer, outside)
     if not gates_in or not gates_out:
         _fail(
             "calibration needs in-scope and out-of-scope questions the scope list lets through", 2
         )
-    threshold, penalty, accuracy = evaluate.choose_gate(gates_in, gates_out)
+    threshold, penalty, accuracy = calibration.choose_gate(gates_in, gates_out)
     for name, gates in (("in scope", gates_in), ("out of scope", gates_out)):
         scores = [g.score(penalty) for g in gates]
         unknown = sum(g.unknown for g in gates)

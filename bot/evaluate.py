@@ -1,12 +1,9 @@
-"""The evaluation harness: run eval cases through the same path as ``/api/chat`` and score them.
-
-Also chooses the no-answer threshold from the held-out calibration questions, so the number in
-the settings comes from a measurement rather than a guess.
-"""
+"""The evaluation harness: run eval cases through the same path as ``/api/chat`` and score them,
+per case set, against the targets in ``targets.yaml`` (safety sets: see bot.safety_eval; the
+no-answer gate: see bot.calibration)."""
 
 from __future__ import annotations
 
-import itertools
 import statistics
 import time
 from collections.abc import Sequence
@@ -19,7 +16,7 @@ import yaml
 from bot.answer import Answerer
 from bot.models import Reply, Turn
 from bot.retrieve import MODES, Retriever
-from bot.safety import triage
+from bot.safety_eval import SafetyCase, SafetyReport, load_safety_cases, run_safety
 
 KINDS = ("no_answer", "smalltalk")
 
@@ -126,7 +123,8 @@ def _contains(text: str, phrases: Sequence[str]) -> bool:
     return any(_normalise(phrase) in normal for phrase in phrases)
 
 
-def _case(raw: dict[str, Any]) -> Case:
+def case_from(raw: dict[str, Any]) -> Case:
+    """A case from its YAML mapping (``q``, ``expect``, optional ``history``)."""
     expect = raw["expect"]
     phrases = tuple(str(p) for p in expect) if isinstance(expect, list) else (str(expect),)
     history = tuple(str(t) for t in raw.get("history", []))
@@ -136,28 +134,28 @@ def _case(raw: dict[str, Any]) -> Case:
 def load_cases(path: Path) -> list[Case]:
     """Cases from an eval YAML file (``cases: [{q, expect, history?}]``)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return [_case(raw) for raw in data.get("cases", [])]
+    return [case_from(raw) for raw in data.get("cases", [])]
 
 
-def load_safety_sets(eval_dir: Path) -> dict[str, list[SafetyCase]]:
-    """Every safety set in the folder: each YAML file with an ``escalate`` list, by file stem."""
-    sets = {}
+def files_with(eval_dir: Path, key: str) -> list[Path]:
+    """The YAML files of the folder whose top level holds ``key``, in name order."""
+    found = []
     for path in sorted(eval_dir.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "escalate" in data:
-            sets[path.stem] = load_safety_cases(path)
-    return sets
+        if isinstance(data, dict) and key in data:
+            found.append(path)
+    return found
 
 
 def load_sets(eval_dir: Path) -> dict[str, list[Case]]:
     """Every case set in the folder: each YAML file with a ``cases`` list, by file stem.
-    (``safety.yaml`` has ``escalate`` and ``ordinary`` lists instead: see run_safety.)"""
-    sets = {}
-    for path in sorted(eval_dir.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "cases" in data:
-            sets[path.stem] = load_cases(path)
-    return sets
+    (Safety sets have ``escalate`` and ``ordinary`` lists instead.)"""
+    return {path.stem: load_cases(path) for path in files_with(eval_dir, "cases")}
+
+
+def load_safety_sets(eval_dir: Path) -> dict[str, list[SafetyCase]]:
+    """Every safety set in the folder: each YAML file with an ``escalate`` list, by file stem."""
+    return {path.stem: load_safety_cases(path) for path in files_with(eval_dir, "escalate")}
 
 
 def load_targets(eval_dir: Path) -> dict[str, dict[str, float]]:
@@ -220,76 +218,6 @@ def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
 
 
 #: Penalties ``faqbot calibrate`` tries for questions with words no source uses.
-PENALTIES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What the no-answer gate looks at for one question."""
-
-    coverage: float
-    unknown: bool
-
-    def score(self, penalty: float) -> float:
-        """The gate score under a given penalty for unknown words."""
-        return self.coverage - (penalty if self.unknown else 0.0)
-
-
-def gate_inputs(answerer: Answerer, questions: Sequence[str]) -> list[Gate]:
-    """Gate inputs for each question the scope list lets through (a question naming a
-    not-covered topic is refused whatever its score)."""
-    passed = [q for q in questions if not answerer.scope.outside(q)]
-    results = [answerer.retriever.search(q) for q in passed]
-    return [Gate(r.coverage, bool(r.unknown)) for r in results]
-
-
-def choose_gate(inside: Sequence[Gate], outside: Sequence[Gate]) -> tuple[float, float, float]:
-    """(threshold, penalty, balanced accuracy) that best separate the two groups.
-
-    For each penalty the best threshold is found; the best pair wins, ties going to the
-    smaller penalty (the simpler rule).
-    """
-    best = (-1.0, 0.0, 0.0)
-    for penalty in PENALTIES:
-        ins = [g.score(penalty) for g in inside]
-        outs = [g.score(penalty) for g in outside]
-        threshold = choose_threshold(ins, outs)
-        accuracy = _balanced(ins, outs, threshold)
-        if accuracy > best[0] + 1e-9:
-            best = (accuracy, threshold, penalty)
-    return best[1], best[2], round(best[0], 4)
-
-
-def _balanced(inside: Sequence[float], outside: Sequence[float], threshold: float) -> float:
-    recall_in = sum(s >= threshold for s in inside) / max(len(inside), 1)
-    recall_out = sum(s < threshold for s in outside) / max(len(outside), 1)
-    return (recall_in + recall_out) / 2
-
-
-def choose_threshold(inside: Sequence[float], outside: Sequence[float]) -> float:
-    """The threshold that best separates in-scope from out-of-scope top scores.
-
-    Every midpoint between neighbouring observed scores is tried; the one with the highest
-    balanced accuracy wins, ties going to the widest gap (the most margin on both sides).
-    """
-    points: list[float] = sorted(set(inside) | set(outside))
-    candidates: list[float] = [(a + b) / 2 for a, b in itertools.pairwise(points)] or [0.5]
-
-    def quality(t: float) -> tuple[float, float]:
-        gap = min((abs(s - t) for s in points), default=0.0)
-        return _balanced(inside, outside, t), gap
-
-    best: float = max(candidates, key=quality)
-    return round(best, 3)
-
-
-def load_calibration(path: Path) -> tuple[list[Case], list[str]]:
-    """(in-scope cases, out-of-scope questions) from the held-out calibration file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    inside = [_case(raw) for raw in data.get("in_scope", [])]
-    return inside, [str(q) for q in data.get("out_of_scope", [])]
-
-
 def run_ablation(answerer: Answerer, cases: Sequence[Case]) -> dict[str, dict[str, Any]]:
     """The eval summary for each retrieval mode (dense-only, BM25-only, final), side by side.
 
@@ -303,70 +231,6 @@ def run_ablation(answerer: Answerer, cases: Sequence[Case]) -> dict[str, dict[st
             Answerer(retriever, answerer.settings, answerer.rules), cases
         ).summary()
     return summaries
-
-
-@dataclass(frozen=True)
-class SafetyCase:
-    """A message from the safety set: it must escalate (with a category) or must not."""
-
-    text: str
-    category: str | None  # None: an ordinary message that must not escalate
-    hypothetical: bool = False
-
-
-def load_safety_cases(path: Path) -> list[SafetyCase]:
-    """The must-escalate and ordinary messages of a safety eval file."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    cases = [SafetyCase(str(c["text"]), str(c["category"])) for c in data.get("escalate", [])]
-    cases += [
-        SafetyCase(str(c["text"]), None, c.get("note") == "hypothetical")
-        for c in data.get("ordinary", [])
-    ]
-    return cases
-
-
-@dataclass
-class SafetyReport:
-    """Triage over the safety set: what escalated that should not, and what did not that should."""
-
-    missed: list[SafetyCase] = field(default_factory=list)
-    false: list[tuple[SafetyCase, str]] = field(default_factory=list)
-    other_category: list[tuple[SafetyCase, str]] = field(default_factory=list)
-    escalate: int = 0
-    ordinary: int = 0
-
-    def summary(self) -> dict[str, Any]:
-        """Counts and rates; the targets use the recall and the pass rate."""
-        return {
-            "escalate_cases": self.escalate,
-            "missed_escalations": len(self.missed),
-            "escalation_recall": _share(self.escalate - len(self.missed), self.escalate),
-            "ordinary_cases": self.ordinary,
-            "false_escalations": len(self.false),
-            "false_escalation_rate": _share(len(self.false), self.ordinary),
-            "ordinary_pass_rate": _share(self.ordinary - len(self.false), self.ordinary),
-            "escalated_under_another_category": len(self.other_category),
-        }
-
-
-def run_safety(answerer: Answerer, cases: Sequence[SafetyCase]) -> SafetyReport:
-    """Send every safety message through the same path as ``/api/chat``."""
-    report = SafetyReport()
-    for case in cases:
-        reply = answerer.reply(case.text)
-        found = triage(case.text, answerer.rules)
-        escalated = reply.kind == "emergency"
-        if case.category is None:
-            report.ordinary += 1
-            if escalated:
-                report.false.append((case, found.category.id if found else "?"))
-            continue
-        report.escalate += 1
-        if not escalated:
-            report.missed.append(case)
-        elif found is not None and found.category.id != case.category:
-            report.other_category.append((case, found.category.id))
-    return report
 
 
 @dataclass

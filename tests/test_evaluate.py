@@ -1,6 +1,7 @@
 from pathlib import Path
 
-from bot.evaluate import Case, choose_threshold, load_cases, passes, run_eval
+from bot.calibration import choose_threshold
+from bot.evaluate import Case, load_cases, passes, run_eval
 from bot.models import Quote, Reply, Source
 from bot.service import Bot
 
@@ -44,7 +45,7 @@ def test_eval_file_loads_and_runs(bot: Bot, tmp_path: Path) -> None:
 
 
 def test_gate_choice_uses_the_unknown_word_penalty_when_it_separates_better() -> None:
-    from bot.evaluate import Gate, choose_gate
+    from bot.calibration import Gate, choose_gate
 
     inside = [Gate(0.7, False), Gate(0.6, False), Gate(0.65, True)]
     outside = [Gate(0.62, True), Gate(0.2, False), Gate(0.55, True)]
@@ -55,7 +56,7 @@ def test_gate_choice_uses_the_unknown_word_penalty_when_it_separates_better() ->
 
 
 def test_gate_choice_prefers_no_penalty_when_it_is_not_needed() -> None:
-    from bot.evaluate import Gate, choose_gate
+    from bot.calibration import Gate, choose_gate
 
     threshold, penalty, accuracy = choose_gate([Gate(0.8, True)], [Gate(0.2, True)])
     assert (penalty, accuracy) == (0.0, 1.0) and 0.2 < threshold < 0.8

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 
 from bot import service
 from bot.api import create_app
+from bot.calibration import load_calibration
 from bot.embed import Embedder, load_embedder
-from bot.evaluate import EvalRun, Report, evaluate_folder, load_calibration, load_cases, load_sets
+from bot.evaluate import EvalRun, Report, evaluate_folder, load_cases, load_sets
 from bot.settings import Settings
 from tests.conftest import ROOT
 
