@@ -32,13 +32,13 @@ class Settings(BaseSettings):
     # Both chosen by `faqbot calibrate` on the held-out knowledge/eval/calibration.yaml: the
     # pair that best separates in-scope from out-of-scope questions (README says how).
     min_score: float = Field(
-        0.354,
+        0.36,
         ge=-1.0,
         le=1.0,
         description="Below this coverage score the bot answers no_answer (see README).",
     )
     unknown_word_penalty: float = Field(
-        0.25,
+        0.3,
         ge=0.0,
         le=1.0,
         description="Taken off the coverage score when a question names a word no source uses.",
