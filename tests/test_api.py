@@ -171,3 +171,11 @@ def test_hypotheticals_are_answered_with_who_to_call(clinic: TestClient) -> None
 def test_own_treatment_decisions_are_left_to_the_ms_team(clinic: TestClient) -> None:
     reply = clinic.post("/api/chat", json={"message": "How long is recovery, am I eligible?"})
     assert "decision for you and your MS team" in reply.json()["text"]
+
+
+def test_chat_page_has_an_alert_area_above_the_conversation(client: TestClient) -> None:
+    page = client.get("/").text
+    assert page.index('id="alerts"') < page.index('id="log"')
+    script = client.get("/static/chat.js").text
+    assert 'setAttribute("role", "alert")' in script and "alerts.prepend" in script
+    assert 'id="disclaimer"' in page  # always on screen, in the sticky dock
