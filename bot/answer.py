@@ -42,6 +42,13 @@ def emergency_reply(found: Triage, settings: Settings) -> Reply:
     return Reply("emergency", fill(found.category.message, settings), DISCLAIMER)
 
 
+def escalation(message: str, rules: SafetyRules, settings: Settings) -> Reply | None:
+    """The escalation for an emergency in the message, else None: triage alone, for when
+    no index is loaded or the request is otherwise invalid."""
+    found = triage(message, rules)
+    return emergency_reply(found, settings) if found is not None and found.urgent else None
+
+
 def _with_context(best: Hit, hits: list[Hit]) -> Hit:
     """The longest window containing ``best`` that scores nearly as well as it does."""
     around = [

@@ -113,7 +113,9 @@ class Retriever:
         self.weights = weights or MODES["final"]
         store = index.store
         self._bm25 = Bm25([self._lexical_text(span) for span in store.spans])
-        self._faq_rows = store.faq_rows  # computed once: it is looked up for every FAQ hit
+        # computed once, not per question: looked up for every FAQ hit
+        self._faq_rows = store.faq_rows
+        self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
         vocabulary = [s.body for s in store.sources.values()]
         vocabulary += [q for entry in store.faq for q in entry.phrasings]
         self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
@@ -181,8 +183,7 @@ class Retriever:
         """Span row → similarity, for the FAQ entry that clearly matches (if one does)."""
         if not faq:
             return {}
-        store = self.index.store
-        span_of = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
+        span_of = self._faq_span
         entry, score = faq[0]
         row = span_of[entry.id]
         # entries quoting the same text are one answer, not rivals

@@ -335,13 +335,14 @@ def triage(message: str, rules: SafetyRules) -> Triage | None:
     urgent: list[Triage] = []
     mentioned: list[Triage] = []
     pairs = clauses(normalise(message, rules))
+    # a normal reading anywhere in a sentence answers "fever" words in any of its clauses
+    normal: dict[str, bool] = {}
     for sentence in dict.fromkeys(sentence for sentence, _ in pairs):
         urgent += _signs(sentence, rules)
+        normal[sentence] = _reads_normal(sentence, rules) and not _fever_readings(sentence, rules)
     for sentence, clause in pairs:
-        # a normal reading anywhere in the sentence answers "fever" words in any of its clauses
-        normal = _reads_normal(sentence, rules) and not _fever_readings(sentence, rules)
-        for category, match, reading in _findings(clause, rules, normal):
-            verdict = _judge(sentence, clause, match, rules.cues, reading)
+        for category, match, strong in _findings(clause, rules, normal[sentence]):
+            verdict = _judge(sentence, clause, match, rules.cues, strong)
             if verdict == "urgent":
                 urgent.append(Triage(category, True, match.group(0)))
             elif verdict == "informational":

@@ -62,10 +62,12 @@ def index_staleness(settings: Settings) -> str | None:
     return staleness(settings.index_dir, hashes, settings.model)
 
 
-def load_bot(settings: Settings, embedder: Embedder | None = None) -> Bot:
-    """Load the triage rules, the model and the verified index; raises SafetyRulesError,
-    IndexError_ or EmbedderError."""
-    rules = load_rules(settings.knowledge_dir)
+def load_bot(
+    settings: Settings, embedder: Embedder | None = None, rules: SafetyRules | None = None
+) -> Bot:
+    """Load the triage rules (unless given), the model and the verified index; raises
+    SafetyRulesError, IndexError_ or EmbedderError."""
+    rules = rules or load_rules(settings.knowledge_dir)
     embedder = embedder or load_embedder(settings.model)
     index = load_index(settings.index_dir, settings.model, embedder.dimension)
     retriever = Retriever(index, embedder)

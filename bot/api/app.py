@@ -43,7 +43,7 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
             app.state.rules = load_rules(settings.knowledge_dir)
-            app.state.bot = service.load_bot(settings, embedder)
+            app.state.bot = service.load_bot(settings, embedder, app.state.rules)
             app.state.not_ready = None
         except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)

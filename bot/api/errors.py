@@ -10,10 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bot.answer import emergency_reply
+from bot.answer import escalation
 from bot.api.schemas import MAX_HISTORY, MAX_MESSAGE
 from bot.models import reply_to_dict
-from bot.safety import triage
 
 _BY_TYPE = {
     "missing": "is required",
@@ -55,10 +54,9 @@ def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
     message = body.get("message") if isinstance(body, dict) else None
     if request.url.path != "/api/chat" or rules is None or not isinstance(message, str):
         return None
-    found = triage(message, rules)
-    if found is None or not found.urgent:
+    reply = escalation(message, rules, request.app.state.settings)
+    if reply is None:
         return None
-    reply = emergency_reply(found, request.app.state.settings)
     return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})
 
 

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from bot.answer import emergency_reply
+from bot.answer import escalation
 from bot.api.schemas import ChatReply, ChatRequest, ErrorOut
 from bot.models import Turn, reply_to_dict
-from bot.safety import SafetyRules, triage
+from bot.safety import SafetyRules
 from bot.service import Bot
 
 router = APIRouter()
-
-
-def _bot(request: Request) -> Bot:
-    bot: Bot | None = request.app.state.bot
-    if bot is None:
-        raise HTTPException(503, "The answer index is not ready; please try again shortly.")
-    return bot
-
-
-ReadyBot = Annotated[Bot, Depends(_bot)]
 
 
 @router.post(
@@ -42,9 +32,9 @@ def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
         history = [Turn(turn.role, turn.text) for turn in body.history]
         return reply_to_dict(bot.answerer.reply(message, history))
     rules: SafetyRules | None = request.app.state.rules
-    found = triage(message, rules) if rules is not None else None
-    if found is not None and found.urgent:
-        return reply_to_dict(emergency_reply(found, request.app.state.settings))
+    urgent = escalation(message, rules, request.app.state.settings) if rules else None
+    if urgent is not None:
+        return reply_to_dict(urgent)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
 
 
