@@ -137,6 +137,7 @@ class Answerer:
             source=source,
             start=hit.span.start,
             end=hit.span.end,
+            context=store.context(hit.span.passage_index, hit.span.start, hit.span.end),
         )
 
     def _starters(self) -> tuple[str, ...]:

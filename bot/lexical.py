@@ -6,6 +6,7 @@ patients", "five years"); BM25 over stemmed words catches those.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import bm25s
@@ -47,3 +48,25 @@ class Bm25:
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def highlight(query: str, text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into pieces, each marked True when it is a word sharing a stem with a
+    content word of ``query``: what a staff search shows in bold. The pieces join to ``text``."""
+    stemmer: Any = Stemmer.Stemmer("english")
+    stops = set(_STOPWORDS)
+    wanted = {stemmer.stemWord(w) for w in _WORD.findall(query.lower()) if w not in stops}
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for match in _WORD.finditer(text):
+        if stemmer.stemWord(match.group().lower()) in wanted:
+            if match.start() > at:
+                pieces.append((text[at : match.start()], False))
+            pieces.append((match.group(), True))
+            at = match.end()
+    if at < len(text):
+        pieces.append((text[at:], False))
+    return pieces

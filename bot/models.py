@@ -92,6 +92,19 @@ class Span:
 
 
 @dataclass(frozen=True)
+class QuoteContext:
+    """The text around a quote, for "show context": each piece verbatim from the source body.
+
+    ``before[-1]`` and ``after[0]`` are the rest of the quote's own paragraph (possibly empty);
+    earlier and later items are whole neighbouring paragraphs under the same headings.
+    """
+
+    headings: tuple[str, ...]
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Quote:
     """A verbatim excerpt of a source body, with the offsets that prove it."""
 
@@ -101,6 +114,7 @@ class Quote:
     source: Source
     start: int
     end: int
+    context: QuoteContext | None = None
 
 
 @dataclass(frozen=True)
@@ -135,19 +149,30 @@ class Reply:
 
 def quote_to_dict(quote: Quote) -> dict[str, Any]:
     """A quote as the chat API contract shapes it."""
-    src = quote.source
-    return {
+    out: dict[str, Any] = {
         "text": quote.text,
         "passage_id": quote.passage_id,
         "score": quote.score,
-        "source": {
-            "id": src.id,
-            "title": src.title,
-            "publisher": src.publisher,
-            "url": src.url,
-            "published": src.published,
-            "citation": src.citation(),
-        },
+        "source": source_to_dict(quote.source),
+    }
+    if quote.context is not None:
+        out["context"] = {
+            "headings": list(quote.context.headings),
+            "before": list(quote.context.before),
+            "after": list(quote.context.after),
+        }
+    return out
+
+
+def source_to_dict(src: Source) -> dict[str, Any]:
+    """A source's public metadata with its formatted citation."""
+    return {
+        "id": src.id,
+        "title": src.title,
+        "publisher": src.publisher,
+        "url": src.url,
+        "published": src.published,
+        "citation": src.citation(),
     }
 
 

@@ -116,6 +116,14 @@ class Retriever:
         # computed once, not per question: looked up for every FAQ hit
         self._faq_rows = store.faq_rows
         self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
+        # staff-only sources are searched for staff and never shown to patients
+        public = {s.id for s in store.sources.values() if s.audience == "public"}
+        self._public_spans = {
+            row
+            for row, span in enumerate(store.spans)
+            if store.passages[span.passage_index].source_id in public
+        }
+        self._public_sources = public
         vocabulary = [s.body for s in store.sources.values()]
         vocabulary += [q for entry in store.faq for q in entry.phrasings]
         self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
@@ -125,8 +133,11 @@ class Retriever:
         passage = store.passages[span.passage_index]
         return " ".join([*passage.headings, store.body(passage)[span.start : span.end]])
 
-    def search(self, question: Question | str, k: int = 50) -> Results:
-        """The k best spans for a question, best first, with the FAQ similarities."""
+    def search(self, question: Question | str, k: int = 50, staff: bool = False) -> Results:
+        """The k best spans for a question, best first, with the FAQ similarities.
+
+        Only ``audience: public`` sources are searched unless ``staff`` is set.
+        """
         asked = Question(question) if isinstance(question, str) else question
         if self.weights.spelling:
             asked = Question(
@@ -135,11 +146,15 @@ class Retriever:
             )
         vector = self._embed(asked)
         faq = self._faq_scores(vector)
+        if not staff:
+            faq = [(e, score) for e, score in faq if e.source_id in self._public_sources]
         query = self._query(asked, vector, faq)
         dense = dict(self.index.search("spans", vector, _CANDIDATES))
         extra = {int(r) for r in np.argsort(-query.lexical)[:_CANDIDATES]} | set(query.lifts)
         missing = sorted(extra - set(dense))
         dense.update(zip(missing, self.index.score("spans", vector, missing), strict=True))
+        if not staff:
+            dense = {row: score for row, score in dense.items() if row in self._public_spans}
         hits = sorted(
             (self._hit(row, score, query) for row, score in dense.items()),
             key=lambda h: h.score,

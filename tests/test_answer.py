@@ -46,7 +46,8 @@ def test_every_reply_carries_the_disclaimer_and_the_contract_shape(bot: Bot) -> 
         assert data["disclaimer"] == DISCLAIMER
         assert set(data) == {"kind", "text", "quotes", "suggestions", "disclaimer"}
     quote = reply_to_dict(bot.answerer.reply("How long does recovery take?"))["quotes"][0]
-    assert set(quote) == {"text", "passage_id", "score", "source"}
+    # "context" is an addition to design.md's contract, for the chat page's "show context"
+    assert set(quote) == {"text", "passage_id", "score", "source", "context"}
     assert set(quote["source"]) == {"id", "title", "publisher", "url", "published", "citation"}
     assert quote["source"]["citation"].startswith("A Tiny Blog Post. Example Clinic.")
 
@@ -93,3 +94,29 @@ def test_history_does_not_hijack_a_new_topic(bot: Bot) -> None:
     history = [Turn("user", "how many patients did the study follow?")]
     reply = bot.answerer.reply("When can I go back to work?", history)
     assert reply.quotes[0].text == "Most people return to work after three months of rest."
+
+
+def test_a_quote_s_context_is_verbatim_and_surrounds_it(bot: Bot) -> None:
+    store = bot.index.store
+    for message in ("How long does recovery take?", "Who can have the treatment?"):
+        for quote in bot.answerer.reply(message).quotes:
+            assert quote.context is not None
+            body = quote.source.body
+            before, after = quote.context.before, quote.context.after
+            # the quote's own paragraph, around the quote, character for character
+            passage = next(p for p in store.passages if p.id == quote.passage_id)
+            assert body[passage.start : quote.start] == before[-1]
+            assert body[quote.end : passage.end] == after[0]
+            # neighbouring paragraphs are whole passages of the same section
+            for text in [*before[:-1], *after[1:]]:
+                assert any(store.passage_text(p) == text for p in store.passages)
+            assert quote.context.headings == passage.headings
+
+
+def test_context_takes_neighbouring_paragraphs_of_the_same_section_only(bot: Bot) -> None:
+    store = bot.index.store
+    first = next(i for i, p in enumerate(store.passages) if p.source_id == "tiny-news")
+    passage = store.passages[first]
+    context = store.context(first, passage.start, passage.end)
+    assert context.before == ("",)  # nothing earlier in the source
+    assert context.after == ("", store.passage_text(store.passages[first + 1]))

@@ -23,8 +23,11 @@ def real_embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+    folder = tmp_path_factory.mktemp("real")
     settings = Settings(
-        knowledge_dir=ROOT / "knowledge", index_dir=tmp_path_factory.mktemp("real") / "index"
+        knowledge_dir=ROOT / "knowledge",
+        index_dir=folder / "index",
+        feedback_db=folder / "feedback.sqlite3",
     )
     service.build(settings, embedder=real_embedder)
     return settings

@@ -40,6 +40,7 @@ def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path
         "FAQBOT_KNOWLEDGE_DIR": str(knowledge_dir),
         "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
         "FAQBOT_PORT": str(port),
+        "FAQBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
     }
     faqbot = Path(sys.executable).with_name("faqbot")
     process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)

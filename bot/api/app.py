@@ -4,9 +4,9 @@ and the verified index once, when the server starts."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -14,31 +14,24 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bot import service
-from bot.api import pages, routes
+from bot.api import pages, routes, staff
 from bot.api.errors import http_error, validation_error
+from bot.api.headers import SECURITY_HEADERS
+from bot.api.pages import WEB_DIR
 from bot.embed import Embedder, EmbedderError
+from bot.feedback import FeedbackStore
 from bot.index import IndexError_
 from bot.safety import SafetyRulesError, load_rules
 from bot.settings import Settings
 
 log = logging.getLogger("faqbot")
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-
-# The chat page loads only its own files; nothing may frame it (the widget gets its own route).
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAPI], object]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
+        app.state.feedback = _feedback_store(settings)
         try:
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
@@ -53,11 +46,23 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
     return lifespan
 
 
+def _feedback_store(settings: Settings) -> FeedbackStore | None:
+    """The feedback database, or None (feedback off, answers unaffected) if it cannot open."""
+    try:
+        return FeedbackStore(
+            settings.feedback_db, settings.log_questions, settings.question_retention_days
+        )
+    except (OSError, sqlite3.Error) as exc:
+        log.error("feedback store unavailable at %s: %s", settings.feedback_db, exc)
+        return None
+
+
 async def _headers(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
     response = await call_next(request)
-    for name, value in _SECURITY_HEADERS.items():
+    # setdefault: a route may send its own policy (/embed allows the clinic sites to frame it)
+    for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.url.path.startswith("/api/"):
         response.headers["Cache-Control"] = "no-store"
@@ -78,5 +83,6 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.middleware("http")(_headers)
     app.include_router(routes.router)
     app.include_router(pages.router)
+    app.include_router(staff.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

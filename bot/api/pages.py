@@ -1,23 +1,66 @@
-"""HTML pages, rendered with Jinja2 (autoescaping on for every template)."""
+"""HTML pages and the widget script, rendered with Jinja2 (autoescaping on for every template).
+
+- ``/``: the patient chat page; may not be framed.
+- ``/embed``: the same chat, compact, for the widget's iframe; framed only by this server and
+  the origins in ``FAQBOT_EMBED_ORIGINS``.
+- ``/widget.js``: the one script a clinic adds to its site; ``/widget-demo`` shows it working.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from bot.answer import DISCLAIMER
+from bot.api.headers import embed_policy
 
 router = APIRouter()
-_TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "web" / "templates")
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+TEMPLATES = Jinja2Templates(directory=WEB_DIR / "templates")
+#: A greeting or title longer than this is cut: they come from a clinic's page, not a person.
+MAX_GREETING = 300
+MAX_TITLE = 80
+
+
+def _page(request: Request, template: str, **context: object) -> HTMLResponse:
+    settings = request.app.state.settings
+    values = {"clinic_name": settings.clinic_name, "disclaimer": DISCLAIMER, **context}
+    return TEMPLATES.TemplateResponse(request, template, values)
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def chat_page(request: Request) -> HTMLResponse:
     """The patient chat page."""
-    settings = request.app.state.settings
-    return _TEMPLATES.TemplateResponse(
-        request, "chat.html", {"clinic_name": settings.clinic_name, "disclaimer": DISCLAIMER}
+    return _page(request, "chat.html")
+
+
+@router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+def embed_page(request: Request, greeting: str = "", title: str = "") -> HTMLResponse:
+    """The compact chat the widget frames; the greeting and title come from the widget tag."""
+    response = _page(
+        request,
+        "embed.html",
+        greeting=greeting.strip()[:MAX_GREETING],
+        title=title.strip()[:MAX_TITLE] or "Questions about MS and stem-cell therapy",
+    )
+    response.headers["Content-Security-Policy"] = embed_policy(request.app.state.settings)
+    return response
+
+
+@router.get("/widget-demo", response_class=HTMLResponse, include_in_schema=False)
+def widget_demo(request: Request) -> HTMLResponse:
+    """A stand-in clinic page carrying the widget tag, to see and test the widget."""
+    return _page(request, "widget_demo.html")
+
+
+@router.get("/widget.js", include_in_schema=False)
+def widget_script() -> FileResponse:
+    """The widget a clinic site loads with one script tag."""
+    return FileResponse(
+        WEB_DIR / "static" / "widget.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
     )

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from bot.answer import escalation
-from bot.api.schemas import ChatReply, ChatRequest, ErrorOut
-from bot.models import Turn, reply_to_dict
+from bot.api.schemas import ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
+from bot.feedback import FeedbackStore
+from bot.models import Reply, Turn, reply_to_dict
 from bot.safety import SafetyRules
 from bot.service import Bot
 
 router = APIRouter()
+log = logging.getLogger("faqbot")
 
 
 @router.post(
@@ -30,12 +34,48 @@ def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
     bot: Bot | None = request.app.state.bot
     if bot is not None:
         history = [Turn(turn.role, turn.text) for turn in body.history]
-        return reply_to_dict(bot.answerer.reply(message, history))
+        reply = bot.answerer.reply(message, history)
+        _count_unanswered(request, reply, message)
+        return reply_to_dict(reply)
     rules: SafetyRules | None = request.app.state.rules
     urgent = escalation(message, rules, request.app.state.settings) if rules else None
     if urgent is not None:
         return reply_to_dict(urgent)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
+
+
+def _count_unanswered(request: Request, reply: Reply, message: str) -> None:
+    """Count a question the sources do not cover, for the staff page. A failing database
+    must never cost a patient the answer, so errors are logged and passed over."""
+    feedback: FeedbackStore | None = request.app.state.feedback
+    if reply.kind != "no_answer" or feedback is None:
+        return
+    try:
+        feedback.unanswered(message)
+    except sqlite3.Error as exc:
+        log.error("could not count an unanswered question: %s", exc)
+
+
+@router.post(
+    "/api/feedback",
+    status_code=201,
+    response_model=FeedbackOut,
+    responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
+)
+def feedback(body: FeedbackIn, request: Request) -> dict[str, bool]:
+    """A thumbs up or down on one reply. The question text is kept only when the server is
+    configured to log questions (``FAQBOT_LOG_QUESTIONS``)."""
+    store: FeedbackStore | None = request.app.state.feedback
+    if store is None:
+        raise HTTPException(503, "Feedback cannot be stored right now.")
+    bot: Bot | None = request.app.state.bot
+    if bot is not None:
+        known = {p.id for p in bot.index.store.passages}
+        unknown = [pid for pid in body.passage_ids if pid not in known]
+        if unknown:
+            raise HTTPException(422, f"passage_ids names a passage this index lacks: {unknown[0]}")
+    store.vote(body.vote, body.kind, body.passage_ids, body.question)
+    return {"stored": True}
 
 
 @router.get("/healthz")

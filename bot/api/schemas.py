@@ -43,6 +43,14 @@ class SourceOut(BaseModel):
     citation: str
 
 
+class ContextOut(BaseModel):
+    """The verbatim text around a quote: see :class:`bot.models.QuoteContext`."""
+
+    headings: list[str]
+    before: list[str]
+    after: list[str]
+
+
 class QuoteOut(BaseModel):
     """A verbatim excerpt of a source."""
 
@@ -50,6 +58,7 @@ class QuoteOut(BaseModel):
     passage_id: str
     score: float
     source: SourceOut
+    context: ContextOut | None = None
 
 
 class ChatReply(BaseModel):
@@ -67,3 +76,52 @@ class ErrorOut(BaseModel):
 
     error: str
     details: list[str] = Field(default_factory=list)
+
+
+class FeedbackIn(BaseModel):
+    """A thumbs up or down on one reply."""
+
+    vote: Literal["up", "down"]
+    kind: Literal["answer", "no_answer", "emergency", "smalltalk"]
+    passage_ids: list[StrictStr] = Field(default_factory=list, max_length=3)
+    question: StrictStr | None = Field(None, max_length=MAX_MESSAGE)
+
+    @field_validator("passage_ids")
+    @classmethod
+    def _short_ids(cls, value: list[str]) -> list[str]:
+        if any(not 0 < len(item) <= 200 for item in value):
+            raise ValueError("must hold passage ids of 1 to 200 characters")
+        return value
+
+
+class FeedbackOut(BaseModel):
+    """The vote was stored."""
+
+    stored: bool
+
+
+class SegmentOut(BaseModel):
+    """A piece of a passage; ``match`` marks the words that matched the search."""
+
+    text: str
+    match: bool
+
+
+class SearchHitOut(BaseModel):
+    """One passage found by the staff search."""
+
+    passage_id: str
+    score: float
+    audience: str
+    headings: list[str]
+    segments: list[SegmentOut]
+    answer: str
+    source: SourceOut
+
+
+class SearchOut(BaseModel):
+    """Staff search results, and what the patient bot would reply to the same text."""
+
+    query: str
+    results: list[SearchHitOut]
+    patient_reply: ChatReply

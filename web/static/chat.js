@@ -1,5 +1,5 @@
-// The chat page: plain JavaScript, no build step. Every piece of text from the server or the
-// user is put on the page with textContent, never as HTML.
+// The chat page and the widget's /embed page: plain JavaScript, no build step. Every piece of
+// text from the server or the user is put on the page with textContent, never as HTML.
 "use strict";
 
 (function () {
@@ -9,13 +9,21 @@
   const box = document.getElementById("question");
   const send = document.getElementById("send");
   const status = document.getElementById("status");
-  const history = []; // page memory only: gone when the tab closes
+  const announce = document.getElementById("announce");
+  const embedded = document.body.classList.contains("embed");
+  const history = []; // page memory only: gone when the tab closes, never written to storage
   let turn = 0;
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function button(className, text) {
+    const node = el("button", className, text);
+    node.type = "button";
     return node;
   }
 
@@ -34,22 +42,59 @@
     log.append(item);
   }
 
-  // The formatted citation already holds title, publisher, date and what the source reports
-  // on; a link is added when the source has one.
+  // Title, publisher and date when the source has them; the formatted citation (which also says
+  // what study it reports on) always; a link when there is one.
   function sourceCard(quote, id) {
     const src = quote.source;
     const item = el("li");
     item.id = id;
     item.tabIndex = -1;
+    item.append(el("span", "source-title", src.title));
+    const facts = [src.publisher, src.published ? "published " + src.published : null];
+    const known = facts.filter(Boolean);
+    if (known.length) item.append(document.createTextNode(" · " + known.join(", ")));
     item.append(el("span", "citation", src.citation));
     const url = src.url ? safeUrl(src.url) : null;
     if (url) {
       const link = el("a", "", "Open the source");
       link.href = url;
       link.rel = "noopener noreferrer";
-      item.append(document.createTextNode(" "), link);
+      if (embedded) link.target = "_blank"; // never navigate the widget's frame away
+      item.append(link);
     }
     return item;
+  }
+
+  // "Show context": the paragraph around the quote (and its neighbours), quote highlighted.
+  function contextPanel(quote, id) {
+    const ctx = quote.context;
+    const panel = el("div", "context");
+    panel.id = id;
+    panel.hidden = true;
+    if (ctx.headings.length) panel.append(el("p", "context-path", ctx.headings.join(" › ")));
+    const before = ctx.before.slice(0, -1);
+    const after = ctx.after.slice(1);
+    before.forEach(function (text) { panel.append(el("p", "", text)); });
+    const own = el("p");
+    own.append(document.createTextNode(ctx.before[ctx.before.length - 1] || ""));
+    own.append(el("mark", "", quote.text));
+    own.append(document.createTextNode(ctx.after[0] || ""));
+    panel.append(own);
+    after.forEach(function (text) { panel.append(el("p", "", text)); });
+    return panel;
+  }
+
+  function contextToggle(panel) {
+    const toggle = button("context-toggle", "Show context");
+    toggle.setAttribute("aria-expanded", "false");
+    toggle.setAttribute("aria-controls", panel.id);
+    toggle.addEventListener("click", function () {
+      const open = panel.hidden;
+      panel.hidden = !open;
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      toggle.textContent = open ? "Hide context" : "Show context";
+    });
+    return toggle;
   }
 
   function addQuotes(item, quotes, prefix) {
@@ -67,6 +112,10 @@
       });
       block.append(cite);
       item.append(block);
+      if (quote.context) {
+        const panel = contextPanel(quote, prefix + "-ctx-" + number);
+        item.append(contextToggle(panel), panel);
+      }
       list.append(sourceCard(quote, id));
     });
     const sources = el("section", "sources");
@@ -81,12 +130,58 @@
     chips.setAttribute("role", "group");
     chips.setAttribute("aria-label", "You could also ask");
     suggestions.forEach(function (text) {
-      const chip = el("button", "", text);
-      chip.type = "button";
+      const chip = button("", text);
       chip.addEventListener("click", function () { ask(text); });
       chips.append(chip);
     });
     item.append(chips);
+  }
+
+  // Thumbs up/down: one vote per reply; the question goes along, and the server keeps it only
+  // when the clinic has switched question logging on.
+  function addVotes(item, reply, question) {
+    const group = el("div", "votes");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Was this helpful?");
+    const said = el("span", "votes-label", "Was this helpful?");
+    const thanks = el("span", "votes-thanks");
+    thanks.setAttribute("role", "status");
+    const choices = [["up", "Yes"], ["down", "No"]].map(function (pair) {
+      const choice = button("vote", pair[1]);
+      choice.setAttribute("aria-pressed", "false");
+      choice.dataset.vote = pair[0];
+      return choice;
+    });
+    choices.forEach(function (choice) {
+      choice.addEventListener("click", function () {
+        choices.forEach(function (c) { c.disabled = true; });
+        choice.setAttribute("aria-pressed", "true");
+        vote(choice.dataset.vote, reply, question).then(function (ok) {
+          thanks.textContent = ok ? "Thank you for telling us." : "Sorry, your answer could not be saved.";
+        });
+      });
+    });
+    group.append(said, choices[0], choices[1], thanks);
+    item.append(group);
+  }
+
+  async function vote(value, reply, question) {
+    const body = {
+      vote: value,
+      kind: reply.kind,
+      passage_ids: reply.quotes.map(function (q) { return q.passage_id; }),
+      question: question,
+    };
+    try {
+      const response = await fetch("/api/feedback", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return response.ok;
+    } catch (e) {
+      return false;
+    }
   }
 
   // An emergency is shown above everything, as an alert a screen reader announces at once.
@@ -99,57 +194,73 @@
     box.scrollIntoView({ block: "start" });
   }
 
-  function addReply(reply) {
+  function addReply(reply, question) {
     turn += 1;
     const item = el("li", "bot " + reply.kind);
     if (reply.kind === "emergency") addAlert(reply);
     item.append(el("p", "who", "Answer"), el("p", "", reply.text));
     if (reply.quotes.length) addQuotes(item, reply.quotes, "turn" + turn);
+    if (reply.kind === "answer" || reply.kind === "no_answer") addVotes(item, reply, question);
     addChips(item, reply.suggestions);
     log.append(item);
     // the answer's first line, not hidden by the dock; an emergency keeps the alert in view
     if (reply.kind !== "emergency") item.scrollIntoView({ block: "start" });
     const said = reply.quotes.length ? reply.text + " " + reply.quotes[0].text : reply.text;
+    if (reply.kind !== "emergency") announce.textContent = said; // the alert announces itself
     history.push({ role: "bot", text: said.slice(0, 4000) });
   }
 
   function addError(message, question) {
     const item = el("li", "bot error");
     item.append(el("p", "who", "Something went wrong"), el("p", "", message));
-    const retry = el("button", "retry", "Try again");
-    retry.type = "button";
+    const retry = button("retry", "Try again");
     retry.addEventListener("click", function () { item.remove(); send_(question, true); });
     item.append(retry);
     log.append(item);
+    announce.textContent = message;
     retry.focus();
   }
 
+  let thinking = null;
   function busy(on) {
     send.disabled = on;
     log.setAttribute("aria-busy", on ? "true" : "false");
     status.textContent = on ? "Looking that up in the clinic's sources…" : "";
+    if (on && !thinking) {
+      thinking = el("li", "bot thinking");
+      thinking.setAttribute("aria-hidden", "true"); // the status line says it for screen readers
+      thinking.append(el("span", "dot"), el("span", "dot"), el("span", "dot"));
+      log.append(thinking);
+    } else if (!on && thinking) {
+      thinking.remove();
+      thinking = null;
+    }
   }
 
   async function send_(question, isRetry) {
     if (!isRetry) addUser(question);
     busy(true);
     const body = { message: question, history: history.slice(-20) };
+    let data = null;
+    let problem = null;
     try {
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
       });
-      const data = await response.json().catch(function () { return {}; });
-      if (!response.ok) throw new Error(data.error || "The server answered " + response.status + ".");
-      history.push({ role: "user", text: question });
-      addReply(data);
+      data = await response.json().catch(function () { return {}; });
+      if (!response.ok) problem = data.error || "The server answered " + response.status + ".";
     } catch (err) {
-      const offline = err instanceof TypeError;
-      addError(offline ? "Could not reach the server. Check your connection." : err.message, question);
-    } finally {
-      busy(false);
+      problem = "Could not reach the server. Check your connection.";
     }
+    busy(false);
+    if (problem) {
+      addError(problem, question);
+      return;
+    }
+    history.push({ role: "user", text: question });
+    addReply(data, question);
   }
 
   function ask(text) {
@@ -174,4 +285,15 @@
       ask(box.value);
     }
   });
+
+  // In the widget's frame: the host page's widget asks for focus when it opens the chat, and
+  // Escape asks it to close. The messages carry no data, so any origin may receive them.
+  if (embedded && window.parent !== window) {
+    window.addEventListener("message", function (event) {
+      if (event.source === window.parent && event.data && event.data.faqbot === "focus") box.focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") window.parent.postMessage({ faqbot: "close" }, "*");
+    });
+  }
 })();

@@ -1,0 +1,51 @@
+"""Feedback storage: what is kept, what is not, and for how long."""
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+from bot.feedback import FeedbackStore
+
+
+def test_votes_and_unanswered_are_counted(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "f.sqlite3")
+    store.vote("down", "answer", ["p1", "p2"])
+    store.vote("down", "answer", ["p1"])
+    store.vote("up", "answer", ["p2"])
+    store.unanswered("does coffee help?")
+    summary = store.summary()
+    assert (summary.up, summary.down, summary.unanswered) == (1, 2, 1)
+    assert [(p.passage_id, p.down, p.up) for p in summary.down_voted] == [
+        ("p1", 2, 0),
+        ("p2", 1, 1),
+    ]
+
+
+def test_question_text_is_not_kept_unless_logging_is_on(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    FeedbackStore(path).unanswered("my unique question about zebras")
+    FeedbackStore(path).vote("up", "answer", [], "my unique question about zebras")
+    assert b"zebras" not in path.read_bytes()
+    assert FeedbackStore(path).summary().recent_unanswered == ()
+    logged = FeedbackStore(path, log_questions=True)
+    logged.unanswered("what about giraffes?")
+    assert logged.summary().recent_unanswered == ("what about giraffes?",)
+
+
+def test_old_question_texts_are_deleted_after_the_retention_period(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    store = FeedbackStore(path, log_questions=True, retention_days=30)
+    store.unanswered("old question")
+    store.unanswered("new question")
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=31)).isoformat()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE unanswered SET at = ? WHERE question = 'old question'", (old,))
+    assert store.purge() == 1
+    summary = store.summary()
+    assert summary.recent_unanswered == ("new question",)
+    assert summary.unanswered == 2  # the count stays; only the text goes
+
+
+def test_the_folder_is_created(tmp_path: Path) -> None:
+    FeedbackStore(tmp_path / "new" / "deeper" / "f.sqlite3").unanswered()
+    assert (tmp_path / "new" / "deeper" / "f.sqlite3").exists()

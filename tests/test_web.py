@@ -1,0 +1,154 @@
+"""The pages, the widget, staff lookup and feedback over HTTP, in-process (fake embedder)."""
+
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from bot.api import create_app
+from bot.settings import Settings
+from tests.conftest import FakeEmbedder
+
+TOKEN = "staff-token-0123456789"
+CLINIC = "https://clinic.example"
+
+
+@pytest.fixture
+def client(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
+    settings = built.model_copy(update={"embed_origins": [CLINIC]})
+    with TestClient(create_app(settings, fake_embedder)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def staff_client(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
+    settings = built.model_copy(update={"staff_token": SecretStr(TOKEN), "log_questions": True})
+    with TestClient(create_app(settings, fake_embedder)) as test_client:
+        yield test_client
+
+
+def _frame_ancestors(response: object) -> str:
+    policy = response.headers["content-security-policy"]  # type: ignore[attr-defined]
+    return next(p.strip() for p in policy.split(";") if "frame-ancestors" in p)
+
+
+def test_only_embed_may_be_framed_and_only_by_the_configured_origins(client: TestClient) -> None:
+    assert _frame_ancestors(client.get("/embed")) == f"frame-ancestors 'self' {CLINIC}"
+    for path in ("/", "/widget-demo", "/healthz", "/static/chat.js", "/nowhere"):
+        assert _frame_ancestors(client.get(path)) == "frame-ancestors 'none'", path
+
+
+def test_embed_shows_the_greeting_as_text(client: TestClient) -> None:
+    page = client.get("/embed", params={"greeting": "<img src=x onerror=alert(1)>", "title": "Hi"})
+    assert page.status_code == 200
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
+    assert "<img src=x" not in page.text
+    assert "<title>Hi</title>" in page.text
+
+
+def test_widget_script_and_demo(client: TestClient) -> None:
+    script = client.get("/widget.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "/embed?" in script.text
+    demo = client.get("/widget-demo")
+    assert '<script src="/widget.js" async' in demo.text
+
+
+def test_patient_pages_set_no_cookies(client: TestClient) -> None:
+    responses = [client.get(p) for p in ("/", "/embed", "/widget.js", "/widget-demo")]
+    responses.append(client.post("/api/chat", json={"message": "How long is recovery?"}))
+    assert all("set-cookie" not in r.headers for r in responses)
+
+
+def test_staff_routes_do_not_exist_without_a_token(client: TestClient) -> None:
+    assert client.get("/staff").status_code == 404
+    assert client.get("/api/search", params={"q": "recovery"}).status_code == 404
+    assert client.post("/staff/login", data={"token": "x" * 20}).status_code == 404
+
+
+def test_staff_page_refuses_without_the_token(staff_client: TestClient) -> None:
+    page = staff_client.get("/staff")
+    assert page.status_code == 401 and 'name="token"' in page.text
+    api = staff_client.get("/api/search", params={"q": "recovery"})
+    assert api.status_code == 401 and api.headers["www-authenticate"] == "Bearer"
+    wrong = staff_client.get("/api/search?q=x", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+
+def test_staff_search_with_a_bearer_token(staff_client: TestClient) -> None:
+    response = staff_client.get(
+        "/api/search",
+        params={"q": "when can I go back to work", "k": 2},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert len(data["results"]) == 2
+    first = data["results"][0]
+    assert first["answer"] == "Most people return to work after three months of rest."
+    assert any(s["match"] and s["text"] == "work" for s in first["segments"])
+    assert data["patient_reply"]["kind"] == "answer"
+
+
+@pytest.mark.parametrize("query", ["q=", "q=%20%20", "k=3", "q=x&k=0", "q=x&k=51"])
+def test_bad_search_parameters_get_422(staff_client: TestClient, query: str) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    response = staff_client.get(f"/api/search?{query}", headers=headers)
+    assert response.status_code == 422 and response.json()["error"]
+
+
+def test_login_form_sets_a_session_that_searches(staff_client: TestClient) -> None:
+    bad = staff_client.post("/staff/login", data={"token": "not-the-token-at-all"})
+    assert bad.status_code == 401 and "not right" in bad.text
+    good = staff_client.post("/staff/login", data={"token": TOKEN}, follow_redirects=False)
+    assert good.status_code == 303
+    cookie = good.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert staff_client.get("/staff").status_code == 200
+    assert staff_client.get("/api/search", params={"q": "recovery"}).status_code == 200
+    staff_client.post("/staff/logout")
+    assert staff_client.get("/staff").status_code == 401
+
+
+def test_a_forged_session_cookie_is_refused(staff_client: TestClient) -> None:
+    staff_client.cookies.set("faqbot_staff", "9999999999.deadbeef")
+    assert staff_client.get("/staff").status_code == 401
+
+
+def test_feedback_is_stored_and_shown_to_staff(staff_client: TestClient, built: Settings) -> None:
+    reply = staff_client.post("/api/chat", json={"message": "When can I go back to work?"}).json()
+    ids = [q["passage_id"] for q in reply["quotes"]]
+    vote = {"vote": "down", "kind": "answer", "passage_ids": ids, "question": "back to work?"}
+    assert staff_client.post("/api/feedback", json=vote).status_code == 201
+    staff_client.post("/api/chat", json={"message": "Does coffee cure autism?"})
+    staff_client.post("/staff/login", data={"token": TOKEN})
+    page = staff_client.get("/staff").text
+    assert "<strong>1</strong> unanswered" in page and ids[0] in page
+    assert "Does coffee cure autism?" in page  # question logging is on for this client
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"vote": "meh", "kind": "answer"},
+        {"vote": "up", "kind": "other"},
+        {"vote": "up", "kind": "answer", "passage_ids": ["a", "b", "c", "d"]},
+        {"vote": "up", "kind": "answer", "passage_ids": ["no-such-passage"]},
+        {"vote": "up", "kind": "answer", "question": "x" * 1001},
+    ],
+)
+def test_bad_feedback_gets_422(client: TestClient, body: dict[str, object]) -> None:
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 422 and response.json()["error"]
+
+
+def test_unanswered_questions_are_counted_without_their_text(
+    client: TestClient, built: Settings
+) -> None:
+    client.post("/api/chat", json={"message": "Is there a cure for autism?"})
+    with sqlite3.connect(built.feedback_db) as db:
+        rows = db.execute("SELECT question FROM unanswered").fetchall()
+    assert rows == [(None,)]
