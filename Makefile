@@ -7,7 +7,14 @@ PYTHON ?= python3
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install build run test lint eval calibrate clean
+# Browser tests drive Debian's chromium with Playwright (never `playwright install`) and scan
+# pages with axe-core from npm. Both are installed here when missing.
+CHROMIUM ?= /usr/bin/chromium
+AXE_VERSION := 4.14.1
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install browser-deps build run test lint eval calibrate clean
 
 install: $(VENV)/.installed
 
@@ -18,6 +25,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+browser-deps: $(CHROMIUM) $(AXE)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+$(AXE):
+	command -v npm >/dev/null || ($(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends npm)
+	npm install --silent --no-save --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_VERSION)
 
 build: install
 	$(BIN)/faqbot build
@@ -30,7 +48,7 @@ lint: install
 	$(BIN)/ruff format --check bot tests
 	$(BIN)/mypy
 
-test: lint
+test: lint browser-deps
 	$(BIN)/pytest
 
 eval: install
@@ -40,4 +58,4 @@ calibrate: install
 	$(BIN)/faqbot calibrate
 
 clean:
-	rm -rf $(VENV) index/current index/builds index/.current-*
+	rm -rf $(VENV) .cache test-output index/current index/builds index/.current-*

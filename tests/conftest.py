@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.embed import Vectors
+from bot.embed import Embedder, Vectors, load_embedder
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +107,12 @@ def write_knowledge(folder: Path) -> Path:
     (folder / "scope.yaml").write_text(TINY_SCOPE, encoding="utf-8")
     shutil.copy(ROOT / "knowledge" / "safety.yaml", folder / "safety.yaml")  # the real rules
     return folder
+
+
+@pytest.fixture(scope="session")
+def real_embedder() -> Embedder:
+    """The packaged all-MiniLM-L6-v2, loaded offline once per test session."""
+    return load_embedder(Settings().model)
 
 
 @pytest.fixture

@@ -10,15 +10,10 @@ from fastapi.testclient import TestClient
 from bot import service
 from bot.api import create_app
 from bot.calibration import load_calibration
-from bot.embed import Embedder, load_embedder
+from bot.embed import Embedder
 from bot.evaluate import EvalRun, Report, evaluate_folder, load_cases, load_sets
 from bot.settings import Settings
 from tests.conftest import ROOT
-
-
-@pytest.fixture(scope="session")
-def real_embedder() -> Embedder:
-    return load_embedder(Settings().model)
 
 
 @pytest.fixture(scope="session")

@@ -42,26 +42,27 @@
     log.append(item);
   }
 
-  // Title, publisher and date when the source has them; the formatted citation (which also says
-  // what study it reports on) always; a link when there is one.
+  // Title, publisher, date and a link when the source has a link; otherwise the formatted
+  // citation, which says all that is known about it (and which study it reports on).
   function sourceCard(quote, id) {
     const src = quote.source;
     const item = el("li");
     item.id = id;
     item.tabIndex = -1;
+    const url = src.url ? safeUrl(src.url) : null;
+    if (!url) {
+      item.append(el("span", "citation", src.citation));
+      return item;
+    }
     item.append(el("span", "source-title", src.title));
     const facts = [src.publisher, src.published ? "published " + src.published : null];
     const known = facts.filter(Boolean);
     if (known.length) item.append(document.createTextNode(" · " + known.join(", ")));
-    item.append(el("span", "citation", src.citation));
-    const url = src.url ? safeUrl(src.url) : null;
-    if (url) {
-      const link = el("a", "", "Open the source");
-      link.href = url;
-      link.rel = "noopener noreferrer";
-      if (embedded) link.target = "_blank"; // never navigate the widget's frame away
-      item.append(link);
-    }
+    const link = el("a", "", "Open the source");
+    link.href = url;
+    link.rel = "noopener noreferrer";
+    if (embedded) link.target = "_blank"; // never navigate the widget's frame away
+    item.append(document.createTextNode(" "), link);
     return item;
   }
 

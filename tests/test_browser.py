@@ -1,0 +1,338 @@
+"""The product in a real browser: Debian's chromium driven by Playwright, against a real
+server (uvicorn in a thread) over the real knowledge and the real model, since what a patient
+sees is the point here. Screenshots of every page at 1280 px and 360 px go to
+``test-output/screenshots/``.
+
+``make test`` installs chromium and axe-core first (see the Makefile).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
+from pydantic import SecretStr
+
+from bot import service
+from bot.api import create_app
+from bot.embed import Embedder
+from bot.settings import Settings
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "test-output" / "screenshots"
+TOKEN = "browser-test-token-0123"
+CLINIC = "https://clinic.example"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+QUESTION = "How long is the recovery after stem cell transplant?"
+EMERGENCY = "I have a fever of 39 and chills, two weeks after my transplant"
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[str]:
+    """A real server on a free port, with staff lookup on and one clinic allowed to embed."""
+    folder = tmp_path_factory.mktemp("browser")
+    settings = Settings(
+        knowledge_dir=ROOT / "knowledge",
+        index_dir=folder / "index",
+        feedback_db=folder / "feedback.sqlite3",
+        staff_token=SecretStr(TOKEN),
+        embed_origins=[CLINIC],
+    )
+    service.build(settings, embedder=real_embedder)
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings, real_embedder), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page plus every script error and every dialog it raised: none may happen."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+
+@pytest.fixture
+def watched(browser: Browser) -> Iterator[Watched]:
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    yield Watched(context.new_page())
+    context.close()
+
+
+def _ask(page: Page | Frame, question: str) -> None:
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+
+
+def _shoot(page: Page, name: str) -> None:
+    """Full-page screenshots at 1280 px and 360 px wide."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for label, size in WIDTHS.items():
+        page.set_viewport_size(size)
+        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(WIDTHS["desktop"])
+
+
+def test_ask_on_the_chat_page_shows_a_cited_quote(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    _ask(page, QUESTION)
+    quote = page.locator(".log li.answer blockquote.quote").first
+    expect(quote).to_contain_text("return to work after three months")
+    # the citation link moves focus to its source card, which has title and reference
+    cite = page.locator(".log li.answer a.cite").first
+    title = str(cite.get_attribute("aria-label")).removeprefix("Source 1: ")
+    cite.click()
+    assert page.evaluate("document.activeElement.id") == "turn1-src-1"
+    expect(page.locator("#turn1-src-1")).to_contain_text(title)
+    # "show context" reveals the paragraph with the quote highlighted
+    page.get_by_role("button", name="Show context").first.click()
+    expect(page.locator("#turn1-ctx-1 mark")).to_have_text(quote.locator("p").inner_text())
+    # a vote is stored
+    page.get_by_role("button", name="Yes").first.click()
+    expect(page.locator(".votes-thanks").first).to_have_text("Thank you for telling us.")
+    assert page.evaluate("localStorage.length") == 0  # history lives in page memory only
+    _shoot(page, "chat")
+    assert not watched.errors and not watched.dialogs
+
+
+def test_keyboard_only(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the question box"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "question"
+    page.keyboard.type("Who can get AHSCT?")
+    page.keyboard.press("Enter")
+    expect(page.locator(".log li.answer")).to_have_count(1)
+    # Tab from the question box to the Ask button, then back up into the reply's chips
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "send"
+    chip = page.locator(".log li.answer .chips button").first
+    chip.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".log li.bot:not(.thinking)")).to_have_count(2)
+    assert not watched.errors
+
+
+def test_an_emergency_shows_the_alert_above_the_conversation(
+    base_url: str, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    _ask(page, EMERGENCY)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("112")
+    expect(page.locator(".log li.emergency blockquote")).to_have_count(0)
+    alert_box, log_box = alert.bounding_box(), page.locator("#log").bounding_box()
+    assert alert_box and log_box and alert_box["y"] < log_box["y"]
+    _shoot(page, "emergency")
+
+
+def test_markup_in_a_question_is_shown_as_text(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    attack = "<img src=x onerror=alert(1)> is AHSCT safe?"
+    _ask(page, attack)
+    expect(page.locator(".log li.bot:not(.thinking)")).to_have_count(1)
+    expect(page.locator(".log li.user p").last).to_have_text(attack)
+    assert page.locator(".log img").count() == 0
+    assert not watched.dialogs
+
+
+def test_widget_opens_answers_closes_and_keeps_the_conversation(
+    base_url: str, watched: Watched
+) -> None:
+    page = watched.page
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(base_url + "/widget-demo")
+    launcher = page.get_by_role("button", name="Ask about MS and stem cells")
+    launcher.click()
+    panel = page.get_by_role("dialog", name="Ask about MS and stem cells")
+    expect(panel).to_be_visible()
+    frame = page.frame_locator("#faqbot-widget-panel iframe")
+    expect(frame.locator(".greeting")).to_contain_text("Ask me about stem-cell therapy")
+    frame.locator("#question").fill(QUESTION)
+    frame.locator("#question").press("Enter")
+    expect(frame.locator("li.answer blockquote.quote").first).to_contain_text("three months")
+    _shoot(page, "widget-open")
+    page.get_by_role("button", name="Close the chat").click()
+    expect(panel).to_be_hidden()
+    assert page.evaluate("document.activeElement.id") == "faqbot-widget-launcher"
+    launcher.click()
+    expect(frame.locator("li.answer")).to_have_count(1)  # the conversation is still there
+    # Escape inside the chat closes it too
+    frame.locator("#question").press("Escape")
+    expect(panel).to_be_hidden()
+    assert all(url.startswith(base_url) for url in requests), requests
+    assert page.context.cookies() == []
+    assert not watched.errors
+
+
+def test_embed_carries_the_configured_frame_ancestors(base_url: str, watched: Watched) -> None:
+    response = watched.page.goto(base_url + "/embed")
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert f"frame-ancestors 'self' {CLINIC}" in policy
+    chat = watched.page.request.get(base_url + "/")
+    assert "frame-ancestors 'none'" in chat.headers["content-security-policy"]
+    _shoot(watched.page, "embed")
+
+
+def test_staff_page_refuses_without_the_token_and_searches_with_it(
+    base_url: str, watched: Watched
+) -> None:
+    page = watched.page
+    response = page.goto(base_url + "/staff")
+    assert response is not None and response.status == 401
+    _shoot(page, "staff-login")
+    page.fill("#token", "a-wrong-token-of-some-length")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("not right")
+    page.fill("#token", TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Staff lookup")).to_be_visible()
+    page.fill("#q", "return to work")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#hits > li").first).to_be_visible()
+    expect(page.locator("#hits mark").first).to_be_visible()
+    expect(page.locator("#patient")).to_contain_text("Reply kind: answer")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy answer with citation").first.click()
+    expect(page.locator("#search-status")).to_have_text("Copied the answer with its citation.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    answer = page.locator("#hits > li").first.locator("blockquote").inner_text()
+    assert copied.startswith(f"\u201c{answer}\u201d ") and "Reports on:" in copied
+    _shoot(page, "staff")
+    # the sign-in form is served with status 401 on purpose; chromium logs that as an error
+    assert [e for e in watched.errors if "status of 401" not in e] == []
+
+
+def _targets_too_small(page: Page | Frame) -> list[str]:
+    """Buttons, citation links and the question box smaller than 44 px either way."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('button, a.cite, textarea, .sources a')]
+              .filter(n => n.offsetParent !== null)
+              .map(n => [n.textContent.trim().slice(0, 30), n.getBoundingClientRect()])
+              .filter(([, r]) => r.height < 44 || r.width < 44)
+              .map(([t, r]) => t + ' ' + Math.round(r.width) + 'x' + Math.round(r.height))"""
+        )
+    )
+
+
+@pytest.mark.parametrize("width", [360, 640])  # 640 px is a 1280 px screen at 200 % zoom
+def test_usable_on_a_phone_and_at_200_percent_zoom(
+    base_url: str, browser: Browser, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 740})
+    page = context.new_page()
+    page.goto(base_url + "/")
+    _ask(page, QUESTION)
+    expect(page.locator(".log li.answer")).to_have_count(1)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{overflow}px of sideways scrolling at {width}px"
+    assert _targets_too_small(page) == []
+    expect(page.locator("#disclaimer")).to_be_in_viewport()
+    context.close()
+
+
+def _serious_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {len(v['nodes'])} nodes — {v['help']}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.fixture
+def axe_page(browser: Browser) -> Iterator[Page]:
+    """A page that may inject axe-core despite the strict Content-Security-Policy."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs axe-core from npm")
+    context = browser.new_context(viewport=WIDTHS["desktop"], bypass_csp=True)
+    yield context.new_page()
+    context.close()
+
+
+def test_no_serious_accessibility_violations(base_url: str, axe_page: Page) -> None:
+    page = axe_page
+    found: dict[str, list[str]] = {}
+    page.goto(base_url + "/")
+    _ask(page, QUESTION)  # scan a page with an answer on it: quotes, sources, chips, votes
+    expect(page.locator(".log li.answer")).to_have_count(1)
+    page.get_by_role("button", name="Show context").first.click()
+    found["/"] = _serious_violations(page)
+    page.goto(base_url + "/embed?greeting=Hello")
+    _ask(page, QUESTION)
+    expect(page.locator(".log li.answer")).to_have_count(1)
+    found["/embed"] = _serious_violations(page)
+    page.goto(base_url + "/staff")
+    found["/staff login"] = _serious_violations(page)
+    page.fill("#token", TOKEN)
+    page.get_by_role("button", name="Sign in").click()
+    page.fill("#q", "eligibility")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#hits > li").first).to_be_visible()
+    found["/staff"] = _serious_violations(page)
+    page.goto(base_url + "/widget-demo")
+    page.get_by_role("button", name="Ask about MS and stem cells").click()
+    found["/widget-demo"] = _serious_violations(page)
+    assert {url: v for url, v in found.items() if v} == {}
