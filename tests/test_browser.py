@@ -132,6 +132,8 @@ def test_ask_on_the_chat_page_shows_a_cited_quote(base_url: str, watched: Watche
     _ask(page, QUESTION)
     quote = page.locator(".log li.answer blockquote.quote").first
     expect(quote).to_contain_text("return to work after three months")
+    # screen readers hear the framing line and the first quote from the live region
+    expect(page.locator("#announce[aria-live=polite]")).to_contain_text("three months")
     # the citation link moves focus to its source card, which has title and reference
     cite = page.locator(".log li.answer a.cite").first
     title = str(cite.get_attribute("aria-label")).removeprefix("Source 1: ")
@@ -159,14 +161,41 @@ def test_keyboard_only(base_url: str, watched: Watched) -> None:
     page.keyboard.type("Who can get AHSCT?")
     page.keyboard.press("Enter")
     expect(page.locator(".log li.answer")).to_have_count(1)
-    # Tab from the question box to the Ask button, then back up into the reply's chips
+    # the cursor stays in the question box; Tab reaches the Ask button, and Shift+Tab from the
+    # box goes back up into the reply, to its last suggestion chip
+    assert page.evaluate("document.activeElement.id") == "question"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "send"
-    chip = page.locator(".log li.answer .chips button").first
-    chip.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    chip = page.locator(".log li.answer .chips button").last
+    expect(chip).to_be_focused()
+    suggestion = chip.inner_text()
     page.keyboard.press("Enter")
     expect(page.locator(".log li.bot:not(.thinking)")).to_have_count(2)
+    expect(page.locator(".log li.user p").last).to_have_text(suggestion)
     assert not watched.errors
+
+
+def test_thinking_state_then_a_failure_with_retry(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    held: list[Any] = []
+    page.route("**/api/chat", lambda route: held.append(route))
+    _ask(page, QUESTION)
+    expect(page.locator(".log li.thinking")).to_be_visible()
+    expect(page.locator("#status")).to_contain_text("Looking that up")
+    expect(page.locator("#send")).to_be_disabled()
+    held[0].abort()  # the network fails
+    retry = page.get_by_role("button", name="Try again")
+    expect(retry).to_be_focused()
+    expect(page.locator(".log li.error")).to_contain_text("Could not reach the server")
+    expect(page.locator(".log li.thinking")).to_have_count(0)
+    page.unroute("**/api/chat")
+    page.keyboard.press("Enter")
+    expect(page.locator(".log li.answer blockquote").first).to_contain_text("three months")
+    expect(page.locator(".log li.error")).to_have_count(0)
+    expect(page.locator(".log li.user")).to_have_count(1)  # the retry does not repeat the question
 
 
 def test_an_emergency_shows_the_alert_above_the_conversation(
@@ -207,6 +236,7 @@ def test_widget_opens_answers_closes_and_keeps_the_conversation(
     expect(panel).to_be_visible()
     frame = page.frame_locator("#faqbot-widget-panel iframe")
     expect(frame.locator(".greeting")).to_contain_text("Ask me about stem-cell therapy")
+    expect(frame.locator("#question")).to_be_focused()  # ready to type
     frame.locator("#question").fill(QUESTION)
     frame.locator("#question").press("Enter")
     expect(frame.locator("li.answer blockquote.quote").first).to_contain_text("three months")
@@ -222,6 +252,24 @@ def test_widget_opens_answers_closes_and_keeps_the_conversation(
     assert all(url.startswith(base_url) for url in requests), requests
     assert page.context.cookies() == []
     assert not watched.errors
+
+
+def test_widget_options_come_from_its_data_attributes(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/healthz")  # any page of the server's origin, then a host page in it
+    page.set_content(
+        f'<html lang="en"><body><script src="{base_url}/widget.js" data-title="Chat with us" '
+        'data-colour="#ffcc00" data-position="left"></script></body></html>'
+    )
+    launcher = page.get_by_role("button", name="Chat with us")
+    expect(launcher).to_be_visible()
+    box = launcher.bounding_box()
+    assert box is not None and box["x"] < 100  # on the left
+    style = launcher.evaluate(
+        "b => [getComputedStyle(b).backgroundColor, getComputedStyle(b).color]"
+    )
+    assert style == ["rgb(255, 204, 0)", "rgb(0, 0, 0)"]  # black text on a light colour
+    assert launcher.get_attribute("aria-expanded") == "false"
 
 
 def test_embed_carries_the_configured_frame_ancestors(base_url: str, watched: Watched) -> None:
