@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from bot import calibration, evaluate, service
+from bot import calibration, evaluate, logjson, service
 from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
@@ -103,7 +103,18 @@ def serve(
     with _clear_errors():
         _ensure_index(settings)
         load_index(settings.index_dir, settings.model)  # refuse to serve an index that fails checks
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
+    logjson.configure()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        # our guard logs each request without the client address or the query string, and
+        # decides itself whether X-Forwarded-For is trusted (FAQBOT_TRUST_PROXY)
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_config=logjson.UVICORN_LOG_CONFIG,
+    )
 
 
 def _print_reply(reply: Reply) -> None:

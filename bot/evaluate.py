@@ -205,14 +205,15 @@ def gold_rank(answerer: Answerer, case: Case) -> int | None:
     return None
 
 
-def run_eval(answerer: Answerer, cases: Sequence[Case]) -> Report:
-    """Answer every case and score it."""
+def run_eval(answerer: Answerer, cases: Sequence[Case], ranks: bool = True) -> Report:
+    """Answer every case and score it; ``ranks=False`` skips the MRR search (faster)."""
     report = Report()
     for case in cases:
         started = time.perf_counter()
         reply = answerer.reply(case.question, case.turns())
         elapsed = time.perf_counter() - started
-        result = CaseResult(case, reply, passes(case, reply), elapsed, gold_rank(answerer, case))
+        rank = gold_rank(answerer, case) if ranks else None
+        result = CaseResult(case, reply, passes(case, reply), elapsed, rank)
         report.results.append(result)
     return report
 

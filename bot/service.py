@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.answer import Answerer
-from bot.embed import Embedder, load_embedder
-from bot.index import BuildResult, LoadedIndex, build_index, load_index, staleness
+from bot.canary import run_canaries
+from bot.embed import Embedder, EmbedderError, load_embedder
+from bot.index import BuildResult, IndexError_, LoadedIndex, build_index, load_index, staleness
 from bot.knowledge import hash_knowledge, load_knowledge
 from bot.retrieve import Retriever
-from bot.safety import SafetyRules, load_rules
+from bot.safety import SafetyRules, SafetyRulesError, load_rules
 from bot.settings import Settings
 
 
@@ -27,6 +28,11 @@ class Bot:
     retriever: Retriever
     answerer: Answerer
     rules: SafetyRules
+
+    @property
+    def version(self) -> str:
+        """The build id of the loaded index: every reply comes wholly from one version."""
+        return str(self.index.manifest["build_id"])
 
 
 def build(
@@ -73,3 +79,20 @@ def load_bot(
     retriever = Retriever(index, embedder)
     answerer = Answerer(retriever, settings, rules)
     return Bot(settings, embedder, index, retriever, answerer, rules)
+
+
+class ReloadError(Exception):
+    """The newly published index (or its rules) cannot serve; the old one stays."""
+
+
+def reload_bot(settings: Settings, embedder: Embedder | None = None) -> Bot:
+    """Load the index currently published, with fresh triage rules, and check it with the
+    canary questions; raises ReloadError saying why it must not serve."""
+    try:
+        bot = load_bot(settings, embedder)
+    except (IndexError_, SafetyRulesError, EmbedderError) as exc:
+        raise ReloadError(str(exc)) from exc
+    problems = run_canaries(bot.answerer, settings.eval_dir)
+    if problems:
+        raise ReloadError("canary questions failed: " + "; ".join(problems))
+    return bot

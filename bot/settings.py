@@ -19,6 +19,7 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 #: An origin as a browser sends it: scheme, host and an optional port, nothing else. Origins
 #: go into a Content-Security-Policy header, so anything looser could smuggle in directives.
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+_HOST = re.compile(r"(\*\.)?[a-z0-9.-]+")
 
 
 class Settings(BaseSettings):
@@ -86,14 +87,37 @@ class Settings(BaseSettings):
         30, ge=1, le=3650, description="Stored question texts are deleted after this many days."
     )
 
-    @field_validator("embed_origins", mode="before")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins whose pages may call /api/* from the browser.",
+    )
+    rate_limit: int = Field(
+        30, ge=0, le=100_000, description="Requests a minute per client on /api/*; 0 turns it off."
+    )
+    trust_proxy: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a proxy only)."
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Host names served (`*.example.org` allowed); empty: any.",
+    )
+
+    @field_validator("embed_origins", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("embed_origins")
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        bad = [host for host in value if not _HOST.fullmatch(host.lower())]
+        if bad:
+            raise ValueError(f"not a host name like bot.example.org: {', '.join(bad)}")
+        return [host.lower() for host in value]
+
+    @field_validator("embed_origins", "cors_origins")
     @classmethod
     def _check_origins(cls, value: list[str]) -> list[str]:
         cleaned = [origin.lower().rstrip("/") for origin in value]

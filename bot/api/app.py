@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bot import service
-from bot.api import pages, routes, staff
+from bot.api import admin, pages, routes, staff
 from bot.api.errors import http_error, validation_error
-from bot.api.headers import SECURITY_HEADERS
+from bot.api.guard import Guard
 from bot.api.pages import WEB_DIR
 from bot.embed import Embedder, EmbedderError
 from bot.feedback import FeedbackStore
@@ -31,16 +32,18 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
+        app.state.embedder = embedder  # kept for reloads: the model loads once per process
         app.state.feedback = _feedback_store(settings)
         try:
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
             app.state.rules = load_rules(settings.knowledge_dir)
             app.state.bot = service.load_bot(settings, embedder, app.state.rules)
-            app.state.not_ready = None
+            app.state.embedder, app.state.not_ready = app.state.bot.embedder, None
         except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)
             log.error("not ready: %s", exc)
+        admin.on_sighup(app)
         yield
 
     return lifespan
@@ -57,18 +60,6 @@ def _feedback_store(settings: Settings) -> FeedbackStore | None:
         return None
 
 
-async def _headers(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    response = await call_next(request)
-    # setdefault: a route may send its own policy (/embed allows the clinic sites to frame it)
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.url.path.startswith("/api/"):
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     """A new app serving ``settings``' index; ``embedder`` replaces the real model in tests."""
     settings = settings or Settings()
@@ -80,9 +71,18 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.middleware("http")(_headers)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+            max_age=600,
+        )
+    app.add_middleware(Guard, settings=settings)  # added last: the outermost layer
     app.include_router(routes.router)
     app.include_router(pages.router)
     app.include_router(staff.router)
+    app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app

@@ -67,10 +67,17 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     if emergency is not None:
         return emergency
     details = list(dict.fromkeys(_describe(dict(e)) for e in exc.errors()))
+    first = details[0] if details else "Invalid request."
     return JSONResponse(
         status_code=422,
-        content={"error": details[0] if details else "Invalid request.", "details": details},
+        content={"error": first, "details": details, "request_id": _request_id(request)},
     )
+
+
+def _request_id(request: Request) -> str | None:
+    """The id the guard gave this request; it is in the log line too."""
+    request_id = request.scope.get("state", {}).get("request_id")
+    return str(request_id) if request_id else None
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -78,6 +85,6 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     return JSONResponse(
         status_code=exc.status_code,
-        content={"error": str(exc.detail), "details": []},
+        content={"error": str(exc.detail), "details": [], "request_id": _request_id(request)},
         headers=getattr(exc, "headers", None),
     )

@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.answer import escalation
@@ -25,7 +25,7 @@ log = logging.getLogger("faqbot")
     response_model=ChatReply,
     responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
+def chat(body: ChatRequest, request: Request, response: Response) -> dict[str, Any]:
     """Answer one message. The server keeps no state: send earlier turns as ``history``.
 
     Emergencies are escalated even while the index is not ready.
@@ -36,12 +36,24 @@ def chat(body: ChatRequest, request: Request) -> dict[str, Any]:
         history = [Turn(turn.role, turn.text) for turn in body.history]
         reply = bot.answerer.reply(message, history)
         _count_unanswered(request, reply, message)
+        note_reply(request, response, reply, bot)
         return reply_to_dict(reply)
     rules: SafetyRules | None = request.app.state.rules
     urgent = escalation(message, rules, request.app.state.settings) if rules else None
     if urgent is not None:
+        note_reply(request, response, urgent, None)
         return reply_to_dict(urgent)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
+
+
+def note_reply(request: Request, response: Response, reply: Reply, bot: Bot | None) -> None:
+    """Tell the log line what was replied (kind, passage ids, never text), and the client
+    which index version the whole reply came from."""
+    request.state.kind = reply.kind
+    request.state.passage_ids = [quote.passage_id for quote in reply.quotes]
+    if bot is not None:
+        request.state.index_version = bot.version
+        response.headers["X-Index-Version"] = bot.version
 
 
 def _count_unanswered(request: Request, reply: Reply, message: str) -> None:
@@ -94,7 +106,7 @@ def readyz(request: Request) -> Any:
     manifest = bot.index.manifest
     return {
         "status": "ready",
-        "index_version": manifest["build_id"],
+        "index_version": bot.version,
         "model": manifest["model"],
         "counts": manifest["counts"],
     }

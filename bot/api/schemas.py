@@ -76,6 +76,7 @@ class ErrorOut(BaseModel):
 
     error: str
     details: list[str] = Field(default_factory=list)
+    request_id: str | None = Field(None, description="Also in the server's log line.")
 
 
 class FeedbackIn(BaseModel):

@@ -1,0 +1,66 @@
+"""Live reload: ``POST /admin/reload`` (staff token) or SIGHUP loads the newly built index beside
+the serving one, runs the canary questions, and swaps only if they pass.
+
+Requests already running keep the bot object they started with, so every reply comes wholly
+from one index version; the swap itself is one reference assignment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from bot import service
+from bot.api.schemas import ErrorOut
+from bot.api.staff import Staff
+
+router = APIRouter()
+log = logging.getLogger("faqbot")
+_LOCK = threading.Lock()
+
+
+def reload_app(app: FastAPI) -> tuple[bool, dict[str, Any]]:
+    """Try to serve the index now published; (swapped, what happened). Never raises: a failed
+    reload leaves the serving index in place and says why."""
+    if not _LOCK.acquire(blocking=False):
+        return False, {"error": "A reload is already running; try again when it ends."}
+    try:
+        current: service.Bot | None = app.state.bot
+        embedder = current.embedder if current else app.state.embedder
+        previous = current.version if current else None
+        try:
+            bot = service.reload_bot(app.state.settings, embedder)
+        except service.ReloadError as exc:
+            kept = f"kept index {previous}" if previous else "still not ready"
+            log.error("reload refused: %s", exc, extra={"fields": {"kept": previous}})
+            return False, {"error": f"Reload refused ({kept}): {exc}", "index_version": previous}
+        app.state.bot, app.state.rules, app.state.not_ready = bot, bot.rules, None
+        log.info("reloaded", extra={"fields": {"index_version": bot.version, "previous": previous}})
+        return True, {"status": "reloaded", "index_version": bot.version, "previous": previous}
+    finally:
+        _LOCK.release()
+
+
+@router.post("/admin/reload", responses={401: {"model": ErrorOut}, 409: {"model": ErrorOut}})
+def reload(request: Request, _: Staff) -> Any:
+    """Load the index ``faqbot build`` last published; 409 with the reason if it is refused."""
+    swapped, result = reload_app(request.app)
+    if swapped:
+        return result
+    return JSONResponse({**result, "details": []}, status_code=409)
+
+
+def on_sighup(app: FastAPI) -> None:
+    """Reload on SIGHUP, off the event loop. Only the main thread can own signal handlers,
+    so an app run any other way (tests) simply has no SIGHUP reload."""
+    try:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload_app, app))
+    except (NotImplementedError, RuntimeError, ValueError):
+        log.info("SIGHUP reload unavailable in this thread")

@@ -1,0 +1,209 @@
+"""The outermost layer of every HTTP request, as plain ASGI so that it also covers errors.
+
+In order: a request id; the Host check (``FAQBOT_ALLOWED_HOSTS``, probes exempt); the 16 KB
+body limit, counted on the bytes that actually arrive (chunked bodies and a lying
+``Content-Length`` included: FastAPI has no limit of its own); the per-client rate limit on
+``/api/*`` (an emergency message still gets through); then the app, with the security headers
+added to whatever it sends; an exception becomes a JSON 500 with the request id, never a stack
+trace; and one JSON log line per request, without question text or client address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
+
+from bot.api.headers import SECURITY_HEADERS
+from bot.logjson import client_hash
+from bot.ratelimit import RateLimiter
+from bot.safety import triage
+from bot.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY = 16 * 1024
+PROBES = ("/healthz", "/readyz")
+log = logging.getLogger("faqbot")
+
+
+def _error(status: int, text: str, request_id: str, headers: dict[str, str] | None = None) -> Any:
+    body = {"error": text, "details": [], "request_id": request_id}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def host_allowed(host: str, allowed: list[str]) -> bool:
+    """Whether a Host header (port ignored) is one of ``allowed`` (``*.`` matches subdomains)."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    for pattern in allowed:
+        if pattern.startswith("*.") and name.endswith(pattern[1:]):
+            return True
+        if name == pattern:
+            return True
+    return False
+
+
+class Guard:
+    """ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.limiter = RateLimiter(settings.rate_limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id = uuid.uuid4().hex[:16]
+        state["client"] = client_hash(self._client(scope))
+        started, sent = time.perf_counter(), {"status": 0}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                self._add_headers(scope, MutableHeaders(scope=message), request_id)
+            await send(message)
+
+        try:
+            refusal, receive = await self._screen(scope, receive, request_id)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_headers)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+            if not sent["status"]:
+                text = "Something went wrong on our side. Please try again."
+                await _error(500, text, request_id)(scope, receive, send_with_headers)
+        finally:
+            self._log(scope, sent["status"] or 500, started)
+
+    def _client(self, scope: Scope) -> str:
+        """The socket peer; the proxy's last X-Forwarded-For entry only when trusted."""
+        peer = scope.get("client")
+        address = str(peer[0]) if peer else "unknown"
+        if self.settings.trust_proxy:
+            forwarded = _header(scope, "x-forwarded-for")
+            hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+            address = hops[-1] if hops else address
+        return address
+
+    async def _screen(
+        self, scope: Scope, receive: Receive, request_id: str
+    ) -> tuple[Any | None, Receive]:
+        """A refusal to send instead of calling the app (or None), and the receive to use."""
+        path = scope["path"]
+        allowed = self.settings.allowed_hosts
+        if allowed and path not in PROBES and not host_allowed(_header(scope, "host"), allowed):
+            return _error(
+                400, "This server does not answer for that host name.", request_id
+            ), receive
+        declared = _header(scope, "content-length")
+        if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+            return self._too_large(request_id), receive
+        body, complete = await _read_body(receive)
+        if not complete:
+            return self._too_large(request_id), receive
+        replay = _replay(body, receive)
+        if path.startswith("/api/"):
+            wait = self.limiter.retry_after(self._client(scope))
+            if wait is not None and not self._urgent(scope, body):
+                text = f"Too many requests. Please wait {wait} seconds and try again."
+                return _error(429, text, request_id, {"Retry-After": str(wait)}), replay
+        return None, replay
+
+    @staticmethod
+    def _too_large(request_id: str) -> Any:
+        return _error(413, f"The request body must be at most {MAX_BODY} bytes.", request_id)
+
+    @staticmethod
+    def _urgent(scope: Scope, body: bytes) -> bool:
+        """Whether a chat request describes an emergency: it is never rate limited."""
+        rules = getattr(scope["app"].state, "rules", None)
+        if scope["path"] != "/api/chat" or rules is None or not body:
+            return False
+        try:
+            message = json.loads(body).get("message")
+        except (ValueError, AttributeError):
+            return False
+        found = triage(message, rules) if isinstance(message, str) else None
+        return found is not None and found.urgent
+
+    @staticmethod
+    def _add_headers(scope: Scope, headers: MutableHeaders, request_id: str) -> None:
+        # a route may send its own policy (/embed lets the clinic sites frame it)
+        for name, value in SECURITY_HEADERS.items():
+            if name not in headers:
+                headers[name] = value
+        if scope["path"].startswith("/api/"):
+            headers["Cache-Control"] = "no-store"
+        headers["X-Request-ID"] = request_id
+
+    @staticmethod
+    def _log(scope: Scope, status: int, started: float) -> None:
+        """One line per request: what happened, never what was asked or who asked it."""
+        state = scope.get("state", {})
+        fields = {
+            "request_id": state.get("request_id"),
+            "method": scope["method"],
+            "route": scope["path"],  # the path only: query strings can hold search text
+            "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "client": state.get("client"),
+        }
+        for name in ("kind", "passage_ids", "index_version"):
+            if name in state:
+                fields[name] = state[name]
+        log.info("request", extra={"fields": fields})
+
+
+def _header(scope: Scope, name: str) -> str:
+    wanted = name.encode()
+    for key, value in scope.get("headers", []):
+        if key.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The request body, stopping as soon as it passes the limit (then complete is False)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return b"", False
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks), True
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the app the body already read, then waits on the real one."""
+    given = False
+
+    async def replayed() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
