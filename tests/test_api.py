@@ -1,11 +1,15 @@
 """The HTTP app in-process, with the fake embedder (the real model has its own test file)."""
 
-from collections.abc import Iterator
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from bot.api import create_app
+from bot.index import current_path
 from bot.settings import Settings
 from tests.conftest import FakeEmbedder
 
@@ -179,3 +183,53 @@ def test_chat_page_has_an_alert_area_above_the_conversation(client: TestClient) 
     script = client.get("/static/chat.js").text
     assert 'setAttribute("role", "alert")' in script and "alerts.prepend" in script
     assert 'id="disclaimer"' in page  # always on screen, in the sticky dock
+
+
+def _truncate(folder: Path) -> None:
+    path = folder / "spans.faiss"
+    path.write_bytes(path.read_bytes()[:-64])
+
+
+def _flip_a_byte(folder: Path) -> None:
+    path = folder / "passages.faiss"
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _miscount(folder: Path) -> None:
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["counts"]["passages"] += 1
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_truncate, "does not match its SHA-256"),
+        (_flip_a_byte, "does not match its SHA-256"),
+        (_miscount, "passages"),
+        (None, "built with model"),
+    ],
+)
+def test_a_damaged_or_mismatched_index_is_not_ready_with_the_reason_logged(
+    built: Settings,
+    fake_embedder: FakeEmbedder,
+    caplog: pytest.LogCaptureFixture,
+    damage: Callable[[Path], None] | None,
+    reason: str,
+) -> None:
+    settings = built
+    if damage is None:
+        settings = built.model_copy(update={"model": "another-model"})
+    else:
+        damage(current_path(built.index_dir))
+    with (
+        caplog.at_level(logging.ERROR, logger="faqbot"),
+        TestClient(create_app(settings, fake_embedder)) as client,
+    ):
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and reason in ready.json()["error"]
+        assert client.post("/api/chat", json={"message": "When can I go back?"}).status_code == 503
+    assert any(reason in record.getMessage() for record in caplog.records)

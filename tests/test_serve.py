@@ -1,6 +1,7 @@
 """`faqbot serve` for real: a subprocess on a free port, with the real model, building its
 index first because none exists yet (what `make run` does on a fresh clone)."""
 
+import json
 import os
 import signal
 import socket
@@ -59,3 +60,51 @@ def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path
         _, stderr = process.communicate(timeout=30)
     assert b"Building the index: no index has been built yet." in stderr
     assert (tmp_path / "index" / "current" / "manifest.json").exists()
+
+
+def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
+    knowledge_dir: Path, tmp_path: Path
+) -> None:
+    (knowledge_dir / "eval").mkdir()
+    (knowledge_dir / "eval" / "canary.yaml").write_text(
+        "cases:\n  - q: When can I go back to work?\n    expect: months of rest\n", encoding="utf-8"
+    )
+    (knowledge_dir / "eval" / "targets.yaml").write_text(
+        "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
+    )
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FAQBOT_KNOWLEDGE_DIR": str(knowledge_dir),
+        "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
+        "FAQBOT_PORT": str(port),
+        "FAQBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
+    }
+    faqbot = Path(sys.executable).with_name("faqbot")
+    process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    unique = "When can I go back to work, asks quokka-5521?"
+    try:
+        before = _wait_ready(base + "/readyz", process).json()["index_version"]
+        assert "three months" in httpx.post(base + "/api/chat", json={"message": unique}).text
+        for name in ("sources/tiny-blog.md", "faq.yaml"):
+            path = knowledge_dir / name
+            path.write_text(path.read_text().replace("three months", "four months"))
+        subprocess.run([str(faqbot), "build"], env=env, check=True, capture_output=True)
+        process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 60
+        while httpx.get(base + "/readyz").json()["index_version"] == before:
+            assert time.monotonic() < deadline, "SIGHUP did not reload"
+            time.sleep(0.25)
+        reply = httpx.post(base + "/api/chat", json={"message": unique})
+        assert "four months" in reply.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    assert any(line.get("message") == "reloaded" for line in lines)
+    assert any(line.get("route") == "/api/chat" and line.get("kind") == "answer" for line in lines)
+    assert b"quokka" not in stderr
+    # the only address in the log is the one the server listens on, never a client's
+    others = [line for line in lines if "Uvicorn running" not in line["message"]]
+    assert not [line for line in others if "127.0.0.1" in json.dumps(line)]
