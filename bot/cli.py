@@ -248,3 +248,31 @@ def _spread(scores: list[float]) -> str:
 def main() -> None:
     """Entry point of the ``faqbot`` script."""
     app()
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Option(help="Base URL of a running server.")] = (
+        "http://127.0.0.1:8000"
+    ),
+    clients: Annotated[int, typer.Option(min=1, max=1000, help="Concurrent clients.")] = 32,
+    seconds: Annotated[float, typer.Option(min=1, help="How long to run.")] = 60,
+    json_out: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
+) -> None:
+    """Load-test a running server with the eval questions; exit 1 on any error (429s apart)."""
+    from bot.loadtest import run_load
+
+    settings = _settings(ctx)
+    sets = evaluate.load_sets(settings.eval_dir) if settings.eval_dir.is_dir() else {}
+    questions = [case.question for cases in sets.values() for case in cases if not case.history]
+    if not questions:
+        _fail(f"no eval questions in {settings.eval_dir} to ask", 2)
+    summary = run_load(url, questions, clients, seconds).summary()
+    if json_out:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        for name, value in summary.items():
+            typer.echo(f"{name:20} {value}")
+    if summary["errors"]:
+        raise typer.Exit(1)

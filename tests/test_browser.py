@@ -9,15 +9,11 @@ sees is the point here. Screenshots of every page at 1280 px and 360 px go to
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Frame, Page, expect, sync_playwright
 from pydantic import SecretStr
 
@@ -25,7 +21,7 @@ from bot import service
 from bot.api import create_app
 from bot.embed import Embedder
 from bot.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, serving
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
@@ -44,13 +40,6 @@ EMERGENCY = "I have a fever of 39 and chills, two weeks after my transplant"
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Iterator[str]:
     """A real server on a free port, with staff lookup on and one clinic allowed to embed."""
@@ -63,20 +52,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) 
         embed_origins=[CLINIC],
     )
     service.build(settings, embedder=real_embedder)
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(settings, real_embedder), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, real_embedder)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ killed halfway leaves the serving index whole."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -23,7 +21,7 @@ from bot import service
 from bot.api import create_app
 from bot.index import current_path, load_index
 from bot.settings import Settings
-from tests.conftest import ROOT, FakeEmbedder
+from tests.conftest import ROOT, FakeEmbedder, serving
 
 TOKEN = "reload-test-token-01234"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -124,27 +122,11 @@ def test_reload_without_canaries_is_refused(
         assert refused.status_code == 409 and "no eval cases" in refused.json()["error"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def live(reloadable: Settings, fake_embedder: FakeEmbedder) -> Iterator[str]:
     """A real uvicorn server in a thread, so requests truly overlap a reload."""
-    port = _free_port()
-    app = create_app(reloadable, fake_embedder)
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(reloadable, fake_embedder)) as url:
+        yield url
 
 
 def test_under_load_a_reload_fails_no_request_and_mixes_no_versions(
