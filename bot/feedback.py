@@ -86,6 +86,7 @@ class FeedbackStore:
                 "INSERT INTO votes (at, vote, kind, passage_ids, question) VALUES (?, ?, ?, ?, ?)",
                 (_now(), vote, kind, json.dumps(list(passage_ids)), self._question(question)),
             )
+            self._purge(db)
 
     def unanswered(self, question: str | None = None) -> None:
         """Count one question the sources did not cover."""
@@ -94,18 +95,23 @@ class FeedbackStore:
                 "INSERT INTO unanswered (at, question) VALUES (?, ?)",
                 (_now(), self._question(question)),
             )
+            self._purge(db)
 
     def purge(self) -> int:
         """Forget question texts older than the retention period; returns how many."""
-        cutoff = (dt.datetime.now(dt.UTC) - self.retention).isoformat()
         with self._connect() as db:
-            removed = 0
-            for table in ("votes", "unanswered"):
-                cursor = db.execute(
-                    f"UPDATE {table} SET question = NULL WHERE at < ? AND question IS NOT NULL",
-                    (cutoff,),
-                )
-                removed += cursor.rowcount
+            return self._purge(db)
+
+    def _purge(self, db: sqlite3.Connection) -> int:
+        # run on every write too, so a server that runs for months still forgets on time
+        cutoff = (dt.datetime.now(dt.UTC) - self.retention).isoformat()
+        removed = 0
+        for table in ("votes", "unanswered"):
+            cursor = db.execute(
+                f"UPDATE {table} SET question = NULL WHERE at < ? AND question IS NOT NULL",
+                (cutoff,),
+            )
+            removed += cursor.rowcount
         return removed
 
     def summary(self, limit: int = 10) -> Summary:

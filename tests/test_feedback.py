@@ -49,3 +49,15 @@ def test_old_question_texts_are_deleted_after_the_retention_period(tmp_path: Pat
 def test_the_folder_is_created(tmp_path: Path) -> None:
     FeedbackStore(tmp_path / "new" / "deeper" / "f.sqlite3").unanswered()
     assert (tmp_path / "new" / "deeper" / "f.sqlite3").exists()
+
+
+def test_every_write_also_forgets_expired_question_texts(tmp_path: Path) -> None:
+    path = tmp_path / "f.sqlite3"
+    store = FeedbackStore(path, log_questions=True, retention_days=1)
+    store.vote("up", "answer", [], "an old question")
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=2)).isoformat()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE votes SET at = ?", (old,))
+    store.unanswered()  # any write
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT question FROM votes").fetchall() == [(None,)]
