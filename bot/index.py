@@ -30,18 +30,29 @@ from pathlib import Path
 from typing import Any
 
 import faiss
+import numpy as np
 
-from bot.embed import Embedder, Vectors
+from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
 from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: the ONNX export of the model travels with each build
+#: Every corpus text must embed the same through ONNX as through sentence-transformers.
+ONNX_MIN_COSINE = 0.9999
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
-_VERSIONED = ("faqbot", "faiss-cpu", "numpy", "sentence-transformers", "torch", "pysbd")
+_VERSIONED = (
+    "faqbot",
+    "faiss-cpu",
+    "numpy",
+    "sentence-transformers",
+    "torch",
+    "onnxruntime",
+    "pysbd",
+)
 
 
 class IndexError_(Exception):
@@ -61,9 +72,16 @@ class BuildResult:
 class LoadedIndex:
     """A verified index in memory: the store plus one FAISS index per unit kind."""
 
-    def __init__(self, store: Store, indexes: dict[str, Any], manifest: dict[str, Any]):
+    def __init__(
+        self,
+        store: Store,
+        indexes: dict[str, Any],
+        manifest: dict[str, Any],
+        folder: Path | None = None,
+    ):
         self.store = store
         self.manifest = manifest
+        self.folder = folder  # the build folder it was read from (holds the ONNX model)
         self._faiss = indexes
 
     def score(self, kind: str, vector: Vectors, rows: list[int]) -> list[float]:
@@ -88,8 +106,12 @@ def current_path(index_dir: Path) -> Path:
 
 def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     """The manifest of the current index, or None when there is none readable."""
+    return _read_manifest_at(current_path(index_dir))
+
+
+def _read_manifest_at(folder: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads((current_path(index_dir) / "manifest.json").read_text("utf-8"))
+        data = json.loads((folder / "manifest.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
@@ -156,9 +178,9 @@ def _manifest(
     }
 
 
-def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, Vectors]:
-    """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
-    texts = {
+def _texts(store: Store) -> dict[str, list[str]]:
+    """What is embedded for each unit kind, in vector row order."""
+    return {
         "passages": [passage_text(p, store.body(p)) for p in store.passages],
         "spans": [
             span_text(
@@ -168,6 +190,11 @@ def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, 
         ],
         "faq": [q for entry in store.faq for q in entry.phrasings],
     }
+
+
+def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, Vectors]:
+    """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
+    texts = _texts(store)
     vectors = embedder.encode([t for kind in KINDS for t in texts[kind]], progress=progress)
     split: dict[str, Vectors] = {}
     offset = 0
@@ -229,7 +256,8 @@ def _write_and_publish(
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
     try:
         _write_artifacts(tmp, store, vectors)
-        manifest = _manifest(store, tmp, embedder, knowledge)
+        onnx = _export_onnx(tmp, store, vectors, embedder)
+        manifest = _manifest(store, tmp, embedder, knowledge) | {"onnx": onnx}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _fsync_folder(tmp)
         final = _publish(index_dir, tmp)
@@ -238,6 +266,33 @@ def _write_and_publish(
         raise
     _remove_old_builds(index_dir, final)
     return final, manifest
+
+
+def _export_onnx(
+    folder: Path, store: Store, vectors: dict[str, Vectors], embedder: Embedder
+) -> dict[str, Any]:
+    """Export the model to ONNX beside the index and check it embeds every corpus text as the
+    build did (cosine >= ONNX_MIN_COSINE); the manifest marks the ONNX path usable only then."""
+    export = getattr(embedder, "export_onnx", None)
+    if export is None:
+        return {"usable": False, "reason": f"{type(embedder).__name__} cannot be exported"}
+    try:
+        export(folder)
+        onnx = OnnxEmbedder(folder, embedder.name)
+        texts = [t for kind in KINDS for t in _texts(store)[kind]]
+        expected = np.concatenate([vectors[kind] for kind in KINDS])
+        cosines = np.sum(onnx.encode(texts) * expected, axis=1) if texts else np.ones(1)
+    except (EmbedderError, OSError, RuntimeError, ValueError) as exc:
+        return {"usable": False, "reason": f"export failed: {exc}"}
+    worst = float(cosines.min())
+    usable = worst >= ONNX_MIN_COSINE
+    return {
+        "usable": usable,
+        "min_cosine": round(worst, 6),
+        "texts_checked": len(texts),
+        "files": {name: sha256_file(folder / name) for name in ONNX_FILES},
+        "reason": "verified" if usable else f"a text embeds differently (cosine {worst:.6f})",
+    }
 
 
 def build_index(
@@ -262,6 +317,19 @@ def build_index(
     reason = reason or "--force"
     path, manifest = write_index(index_dir, knowledge, make_embedder(), progress)
     return BuildResult(True, path, manifest, reason)
+
+
+def onnx_problem(index: LoadedIndex) -> str | None:
+    """Why the index's ONNX export must not embed queries (None: it may). Missing or changed
+    ONNX files only cost speed, so they are checked here, not by :func:`load_index`."""
+    onnx = index.manifest.get("onnx", {})
+    if not onnx.get("usable") or index.folder is None:
+        return str(onnx.get("reason", "the index has no ONNX export"))
+    for name in ONNX_FILES:
+        path = index.folder / name
+        if not path.is_file() or sha256_file(path) != onnx.get("files", {}).get(name):
+            return f"{path} is missing or does not match its SHA-256"
+    return None
 
 
 def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:
@@ -298,8 +366,9 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
     Raises :class:`IndexError_` naming the problem: a missing or corrupt artifact, counts that
     disagree, or a model or dimension other than the one queries will be embedded with.
     """
-    folder = current_path(index_dir)
-    manifest = read_manifest(index_dir)
+    # resolved once: a build published meanwhile cannot mix its files into this load
+    folder = current_path(index_dir).resolve()
+    manifest = _read_manifest_at(folder)
     if manifest is None:
         raise IndexError_(f"no readable index at {folder} (run 'faqbot build')")
     if manifest.get("format") != FORMAT_VERSION:
@@ -315,4 +384,4 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
     except (ValueError, RuntimeError) as exc:
         raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     _check_counts(store, indexes, manifest)
-    return LoadedIndex(store, indexes, manifest)
+    return LoadedIndex(store, indexes, manifest, folder)

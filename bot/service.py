@@ -6,16 +6,27 @@ Both adapters call these functions so they cannot drift apart: ``faqbot ask`` an
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from bot.answer import Answerer
 from bot.canary import run_canaries
-from bot.embed import Embedder, EmbedderError, load_embedder
-from bot.index import BuildResult, IndexError_, LoadedIndex, build_index, load_index, staleness
+from bot.embed import CachedEmbedder, Embedder, EmbedderError, OnnxEmbedder, load_embedder
+from bot.index import (
+    BuildResult,
+    IndexError_,
+    LoadedIndex,
+    build_index,
+    load_index,
+    onnx_problem,
+    staleness,
+)
 from bot.knowledge import hash_knowledge, load_knowledge
 from bot.retrieve import Retriever
 from bot.safety import SafetyRules, SafetyRulesError, load_rules
 from bot.settings import Settings
+
+log = logging.getLogger("faqbot")
 
 
 @dataclass(frozen=True)
@@ -71,14 +82,33 @@ def index_staleness(settings: Settings) -> str | None:
 def load_bot(
     settings: Settings, embedder: Embedder | None = None, rules: SafetyRules | None = None
 ) -> Bot:
-    """Load the triage rules (unless given), the model and the verified index; raises
-    SafetyRulesError, IndexError_ or EmbedderError."""
+    """Load the triage rules (unless given), the verified index and the query embedder;
+    raises SafetyRulesError, IndexError_ or EmbedderError."""
     rules = rules or load_rules(settings.knowledge_dir)
-    embedder = embedder or load_embedder(settings.model)
-    index = load_index(settings.index_dir, settings.model, embedder.dimension)
+    index = load_index(settings.index_dir, settings.model)
+    embedder = embedder or query_embedder(index, settings.model)
+    if embedder.dimension != index.manifest.get("dimension"):
+        raise IndexError_(
+            f"index dimension {index.manifest.get('dimension')} is not {embedder.dimension}"
+        )
     retriever = Retriever(index, embedder)
     answerer = Answerer(retriever, settings, rules)
     return Bot(settings, embedder, index, retriever, answerer, rules)
+
+
+def query_embedder(index: LoadedIndex, model: str) -> Embedder:
+    """The fast ONNX embedder when the index's build verified it, else sentence-transformers
+    (and the log says why). Either way repeated queries are cached."""
+    problem = onnx_problem(index)
+    if problem is None and index.folder is not None:
+        try:
+            return CachedEmbedder(OnnxEmbedder(index.folder, model))
+        except EmbedderError as exc:
+            problem = str(exc)
+    log.warning(
+        "ONNX query path not usable (%s): embedding with sentence-transformers on torch", problem
+    )
+    return CachedEmbedder(load_embedder(model))
 
 
 class ReloadError(Exception):

@@ -1,0 +1,126 @@
+"""The ONNX query path: exported and verified at build time, used when serving (without
+importing torch), and sentence-transformers as the fallback when it is not usable. Uses the
+real model, since matching it is the point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import service
+from bot.embed import CachedEmbedder, Embedder, OnnxEmbedder
+from bot.evaluate import load_sets, run_eval
+from bot.index import ONNX_MIN_COSINE, current_path, load_index
+from bot.settings import Settings
+from tests.conftest import ROOT, FakeEmbedder
+
+
+@pytest.fixture(scope="module")
+def onnx_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+    folder = tmp_path_factory.mktemp("onnx")
+    settings = Settings(
+        knowledge_dir=ROOT / "knowledge",
+        index_dir=folder / "index",
+        feedback_db=folder / "feedback.sqlite3",
+    )
+    service.build(settings, embedder=real_embedder)
+    return settings
+
+
+def test_the_build_verifies_the_export_on_every_corpus_text(onnx_settings: Settings) -> None:
+    manifest = load_index(onnx_settings.index_dir, onnx_settings.model).manifest
+    onnx, counts = manifest["onnx"], manifest["counts"]
+    assert onnx["usable"] and onnx["min_cosine"] >= ONNX_MIN_COSINE
+    assert onnx["texts_checked"] == counts["passages"] + counts["spans"] + counts["faq"]
+
+
+def test_onnx_and_sentence_transformers_give_the_same_vectors(
+    onnx_settings: Settings, real_embedder: Embedder
+) -> None:
+    onnx = OnnxEmbedder(current_path(onnx_settings.index_dir).resolve(), onnx_settings.model)
+    texts = ["When can I go back to work?", "x", "a long question about MS " * 60, "ÄÖü 38 °C"]
+    cosines = np.sum(onnx.encode(texts) * real_embedder.encode(texts), axis=1)
+    assert cosines.min() >= ONNX_MIN_COSINE
+
+
+def test_serving_uses_onnx_and_never_imports_torch(onnx_settings: Settings) -> None:
+    script = (
+        "import sys\n"
+        "from bot import service\n"
+        "from bot.settings import Settings\n"
+        f"s = Settings(knowledge_dir={str(onnx_settings.knowledge_dir)!r}, "
+        f"index_dir={str(onnx_settings.index_dir)!r})\n"
+        "bot = service.load_bot(s)\n"
+        "reply = bot.answerer.reply('When can I go back to work after the transplant?')\n"
+        "print(bot.embedder.backend, reply.kind, 'torch' in sys.modules, "
+        "'sentence_transformers' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["OnnxEmbedder", "answer", "False", "False"]
+
+
+def test_eval_accuracy_is_the_same_through_onnx(
+    onnx_settings: Settings, real_embedder: Embedder
+) -> None:
+    cases = load_sets(onnx_settings.eval_dir)["questions"]
+    through_onnx = service.load_bot(onnx_settings)
+    through_torch = service.load_bot(onnx_settings, real_embedder)
+    assert isinstance(through_onnx.embedder, CachedEmbedder)
+    assert through_onnx.embedder.backend == "OnnxEmbedder"
+    onnx_replies = [r.reply for r in run_eval(through_onnx.answerer, cases, ranks=False).results]
+    torch_replies = [r.reply for r in run_eval(through_torch.answerer, cases, ranks=False).results]
+    for a, b in zip(onnx_replies, torch_replies, strict=True):
+        assert (a.kind, [q.text for q in a.quotes]) == (b.kind, [q.text for q in b.quotes])
+
+
+def test_without_a_usable_export_it_falls_back_and_says_so(
+    onnx_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(onnx_settings.index_dir, copy, symlinks=True)
+    (current_path(copy) / "model.onnx").unlink()
+    settings = onnx_settings.model_copy(update={"index_dir": copy})
+    with caplog.at_level(logging.WARNING, logger="faqbot"):
+        bot = service.load_bot(settings)
+    assert isinstance(bot.embedder, CachedEmbedder)
+    assert bot.embedder.backend == "SentenceTransformerEmbedder"
+    assert "model.onnx is missing" in caplog.text and "sentence-transformers" in caplog.text
+    assert bot.answerer.reply("When can I go back to work?").kind == "answer"
+
+
+def test_an_unverified_export_is_not_used(onnx_settings: Settings, tmp_path: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(onnx_settings.index_dir, copy, symlinks=True)
+    manifest_path = current_path(copy) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["onnx"] |= {"usable": False, "reason": "a text embeds differently"}
+    manifest_path.write_text(json.dumps(manifest))
+    bot = service.load_bot(onnx_settings.model_copy(update={"index_dir": copy}))
+    assert bot.embedder.backend == "SentenceTransformerEmbedder"  # type: ignore[attr-defined]
+
+
+def test_query_cache_answers_repeats_without_the_model() -> None:
+    inner = FakeEmbedder()
+    cached = CachedEmbedder(inner, size=2)
+    first = cached.encode(["a question"])
+    again = cached.encode(["a question"])
+    assert inner.calls == 1 and cached.hits == 1 and np.array_equal(first, again)
+    again[0, 0] = 42.0  # callers cannot corrupt the cache
+    assert cached.encode(["a question"])[0, 0] != 42.0
+    cached.encode(["b"])
+    cached.encode(["c"])  # evicts the least recently used ("a question")
+    cached.encode(["a question"])
+    assert inner.calls == 4
+    cached.encode([f"text {i}" for i in range(20)])  # a build-sized batch is not cached
+    cached.clear()
+    cached.encode(["b"])
+    assert inner.calls == 6
