@@ -4,6 +4,10 @@ Sentence embeddings match topics, not the kind of fact asked for: "how many pati
 the study?" sits as close to "the median age of participants was 31" as to "the study observed
 174 MS patients". Classic question answering fixes this with an answer-type check, which is
 what this module does, with plain patterns that a reviewer can read.
+
+Besides the classic number, time and place, two kinds of question are recognised by the shape
+their answers take: "why …?" wants a stated cause ("… leading to …", "… because …"), and "is it
+better than …?" a comparison ("… lower compared to conventional treatments").
 """
 
 from __future__ import annotations
@@ -25,17 +29,39 @@ _TYPES: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     ),
     "time": (
         re.compile(
-            r"\b(when|since when|what year|how long|how soon|how many (years|months|days))\b"
+            r"\b(when|since when|what year|how long|how soon|how many (years|months|days)|"
+            # durability: "do the results last?", "will it last", "long-term"
+            r"(do|does|did|will|would|can)\b[\w' ]{0,40}\blasts?\b(?! (year|month|week|time|one))|"
+            r"long[- ]term|long[- ]lasting)\b"
         ),
         re.compile(
             r"\b(1[89]\d\d|20\d\d|\d+\s*(days?|weeks?|months?|years?)|"
-            r"(one|two|three|four|five|six|ten) (days?|weeks?|months?|years?)|decades?)\b"
+            r"(one|two|three|four|five|six|ten) (days?|weeks?|months?|years?)|decades?|"
+            r"for (many |several )?(years|months|decades))\b"
         ),
     ),
     "place": (
-        re.compile(r"\b(where|which (country|countries|hospital|city|centre|center|clinic))\b"),
-        # a capitalised name inside a sentence: "conducted at Uppsala University Hospital"
-        re.compile(r"(?<=[a-z,] )[A-Z][a-z]+|(?<=[a-z,] )[A-Z]{2,}\b(?<!MS)"),
+        re.compile(r"\b(where|(which|what) (countr\w*|hospital|city|centre|center|clinic))\b"),
+        # a name after a word of place: "conducted at Uppsala University Hospital", "in the
+        # UK", "countries like Germany"; any capitalised word would also take disease names
+        # ("patients with Relapsing-Remitting MS")
+        re.compile(r"\b(in|at|from|like|such as|across)( the)? [A-Z][A-Za-z]+"),
+    ),
+    "reason": (
+        re.compile(r"^(and |so |but )?why\b|\bhow come\b|\bwhat causes\b|\breasons?\b"),
+        re.compile(
+            r"\b(because|due to|leading to|leads? to|caused by|so that|in order to|"
+            r"theori[sz]e|hypothes[a-z]+|as a result)\b"
+        ),
+    ),
+    "comparison": (
+        re.compile(
+            r"\b(better|worse|safer|riskier|stronger|more effective|less effective) than\b|"
+            r"\bcompared?\b|\bcompares\b|\bversus\b|\bvs\b"
+        ),
+        re.compile(
+            r"\bcompared (to|with)\b|\bversus\b|\b(lower|higher|better|worse|greater|fewer) than\b"
+        ),
     ),
 }
 

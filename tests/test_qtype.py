@@ -15,3 +15,21 @@ def test_answer_types_are_found_in_text() -> None:
     assert matches("conducted at Uppsala University Hospital", ["place"])
     assert not matches("MS affects the nervous system.", ["place"])
     assert not matches("Younger patients respond better.", ["number"])
+
+
+def test_durability_why_and_comparison_questions_have_types() -> None:
+    assert expected_types("do the results last") == ["time"]
+    assert expected_types("did it last year") == []
+    assert expected_types("why does that happen?") == ["reason"]
+    assert expected_types("is it better than normal ms drugs") == ["comparison"]
+    assert expected_types("which countrys do it") == ["place"]
+
+
+def test_durations_causes_comparisons_and_places_are_found_in_text() -> None:
+    assert matches("halted disease activity in some patients for years", ["time"])
+    assert matches("chemotherapy might reduce inflammation, leading to the reversal", ["reason"])
+    assert not matches("The study provides robust evidence", ["reason"])
+    assert matches("The relapse rate was lower compared to usual drugs.", ["comparison"])
+    assert not matches("Younger patients respond better to the treatment.", ["comparison"])
+    assert matches("Countries like Germany now offer it", ["place"])
+    assert not matches("Patients with Relapsing-Remitting MS (RRMS)", ["place"])
