@@ -14,12 +14,19 @@ from typing import Any
 
 import Stemmer
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot.words import FUNCTION_WORDS
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _MIN_LENGTH = 4
 _CUTOFF = 0.8
+#: A word sharing its first this many letters with a known word of the same family is known:
+#: "conclude" is what a "Conclusion" heading is about, though their stems differ.
+_FAMILY_PREFIX = 6
+#: Question and filler words of at least four letters: a short word that is one of them with a
+#: letter dropped ("wat", "wen", "tht") names no topic the sources could be missing.
+_LONG_FUNCTION_WORDS = sorted(w for w in FUNCTION_WORDS if len(w) >= 4)
 # Short forms patients type, spelled out as the sources write them.
 ABBREVIATIONS = {
     "chemo": "chemotherapy",
@@ -50,6 +57,7 @@ class Speller:
         self._known = words
         self._stems = set(self._stemmer.stemWords(sorted(words)))
         self._candidates = sorted(w for w in words if len(w) >= _MIN_LENGTH)
+        self._families = [w for w in self._candidates if len(w) > _FAMILY_PREFIX]
 
     def _fix(self, word: str) -> str:
         lower = word.lower()
@@ -78,8 +86,27 @@ class Speller:
             and w not in FUNCTION_WORDS
             and w not in self._known
             and self._stemmer.stemWord(w) not in self._stems
+            and not self._same_family(w)
+            and not _function_word_typo(w)
         ]
+
+    def _same_family(self, word: str) -> bool:
+        """Whether a known word of seven letters or more starts like this one ("conclude",
+        "conclusion"): one family of words, which stemming does not always join."""
+        if len(word) <= _FAMILY_PREFIX:
+            return False
+        prefix = word[:_FAMILY_PREFIX]
+        return any(k.startswith(prefix) for k in self._families)
 
     def correct(self, text: str) -> str:
         """The text with unknown words replaced by their closest known word, if any."""
         return _WORD.sub(lambda m: self._fix(m.group(0)), text)
+
+
+def _function_word_typo(word: str) -> bool:
+    """Whether a short word is a question or filler word with one letter dropped ("wat" for
+    "what"): it carries no topic. Same-length neighbours stay topics ("home" is not "some")."""
+    return len(word) <= 4 and any(
+        len(known) == len(word) + 1 and Levenshtein.distance(word, known) == 1
+        for known in _LONG_FUNCTION_WORDS
+    )

@@ -28,3 +28,12 @@ def test_hyphenated_words_are_known_by_their_parts() -> None:
 def test_common_short_forms_are_spelled_out() -> None:
     assert SPELLER.correct("chemo after 5 yrs") == "chemotherapy after 5 years"
     assert SPELLER.unknown_words("does chemo cause relapses") == ["cause"]
+
+
+def test_word_families_and_typos_of_question_words_are_not_unknown() -> None:
+    speller = Speller(["Conclusion", "The transplant has side effects."])
+    assert speller.unknown_words("what did they conclude") == []
+    assert speller.unknown_words("wat are the side effects") == []
+    # a shared prefix of fewer than six letters is no family: "transfusion" is not "transplant"
+    assert speller.unknown_words("is a transfusion needed") == ["transfusion", "needed"]
+    assert speller.unknown_words("side effects at home") == ["home"]
