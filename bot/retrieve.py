@@ -4,9 +4,11 @@
   question, blended with how well its whole passage (with headings) does. The passage brings
   context a single sentence lacks; the span keeps the quote focused.
 - *lexical*: BM25 over the span with its headings, scaled to 0..1 by the best span.
-- *faq*: a question clearly closest to one curated FAQ question lifts that entry's quote.
-  Questions match questions far better than they match statements with this kind of model.
-- *types*: "how many …" favours spans holding a number, "when …" a time, "where …" a place.
+- *faq*: a question closest to one curated FAQ question lifts that entry's quote; entries in a
+  near-tie with it lift theirs by less (see FAQ_LEAD). Questions match questions far better
+  than they match statements with this kind of model.
+- *types*: "how many …" favours spans holding a number, "when …" a time, "where …" a place,
+  "why …" a cause, "better than …" a comparison (bot.qtype).
 
 Each signal has a weight in :class:`Weights`; :data:`MODES` names the final pipeline and the
 dense-only and BM25-only baselines that ``faqbot eval --ablation`` compares it with.
@@ -31,8 +33,10 @@ from bot.spelling import Speller
 
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
 FAQ_FLOOR = 0.7
-#: An FAQ entry lifts only when it leads the next one by this much: a generic question close
-#: to several entries at once ("what's new in stem cells?") is not any one of them.
+#: Entries within this of the closest one are near-ties: each lifts its own quote, less the
+#: further it trails, so that the other signals choose among the answers the question may mean
+#: ("which countries offer it?" is as close to "where is it offered?" as to "which countries
+#: have studied it?"). An entry that trails by this much or more lifts nothing.
 FAQ_LEAD = 0.05
 #: Weights of earlier user turns mixed into a follow-up's query vector, newest first (the
 #: message itself weighs 1): "what are the risks of that?" says little without its topic.
@@ -68,7 +72,7 @@ class Hit:
     score: float  # used for ranking: the weighted sum of the signals
     dense: float  # blended cosine similarity of span and passage
     lexical: float  # BM25 scaled to 0..1 among this question's spans
-    faq: float  # similarity to the FAQ question whose quote this is (0 if none lifts it)
+    faq: float  # effective FAQ similarity lifting this quote (0 if none lifts it)
 
 
 @dataclass(frozen=True)
@@ -195,18 +199,25 @@ class Retriever:
         return [(self.index.store.faq[entry], score) for entry, score in ranked]
 
     def _faq_lifts(self, faq: list[tuple[FaqEntry, float]]) -> dict[int, float]:
-        """Span row → similarity, for the FAQ entry that clearly matches (if one does)."""
+        """Span row → effective FAQ similarity, for the closest entry and its near-ties.
+
+        The closest entry lifts its quote fully; one trailing it by less than FAQ_LEAD lifts
+        its own quote by a share that shrinks to nothing as the gap reaches FAQ_LEAD, so two
+        entries in a dead heat lift alike and the dense, keyword and type signals decide.
+        (Entries quoting the same text are one answer: their quote keeps the larger lift.)
+        """
         if not faq:
             return {}
-        span_of = self._faq_span
-        entry, score = faq[0]
-        row = span_of[entry.id]
-        # entries quoting the same text are one answer, not rivals
-        rivals = [s for e, s in faq[1:] if span_of[e.id] != row]
-        runner_up = rivals[0] if rivals else -1.0
-        if score <= FAQ_FLOOR or score - runner_up < FAQ_LEAD:
-            return {}
-        return {row: score}
+        best = faq[0][1]
+        lifts: dict[int, float] = {}
+        for entry, score in faq:
+            gap = best - score
+            if score <= FAQ_FLOOR or gap >= FAQ_LEAD:
+                break
+            effective = FAQ_FLOOR + (score - FAQ_FLOOR) * (1 - gap / FAQ_LEAD)
+            row = self._faq_span[entry.id]
+            lifts[row] = max(lifts.get(row, 0.0), effective)
+        return lifts
 
     def _hit(self, row: int, span_score: float, query: _Query) -> Hit:
         store, w = self.index.store, self.weights
