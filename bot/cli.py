@@ -276,3 +276,20 @@ def load(
             typer.echo(f"{name:20} {value}")
     if summary["errors"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    ctx: typer.Context,
+    clients: Annotated[int, typer.Option(min=1, max=256, help="Concurrent HTTP clients.")] = 16,
+    seconds: Annotated[float, typer.Option(min=1, help="Length of the concurrent run.")] = 20,
+    json_out: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
+) -> None:
+    """Measure embedding (torch vs ONNX), HTTP latency and throughput, start-up, build, memory."""
+    from bot import bench as benchmarks
+
+    settings = _settings(ctx)
+    with _clear_errors():
+        _ensure_index(settings)
+    result = benchmarks.run_bench(settings, clients, seconds)
+    typer.echo(json.dumps(result, indent=2) if json_out else benchmarks.markdown(result))

@@ -1,0 +1,184 @@
+"""Benchmarks we steer by, measured in one run so their ratios are fair on a shared machine.
+
+- embedding one question: sentence-transformers on torch vs the ONNX path;
+- ``/api/chat`` over real HTTP against ``faqbot serve``: sequentially (each question once, so
+  the query cache never helps) and with concurrent clients;
+- time from starting ``faqbot serve`` to ``/readyz`` 200, and the server's peak memory;
+- a forced index build: seconds, and passages and embedded texts a second.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot import service
+from bot.embed import OnnxEmbedder, load_embedder
+from bot.evaluate import load_sets
+from bot.index import current_path
+from bot.loadtest import run_load
+from bot.settings import Settings
+
+
+def _p50_ms(run: Callable[[str], object], questions: list[str]) -> float:
+    run("warm up")
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        run(question)
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def _pct(times: list[float], share: float) -> float:
+    ordered = sorted(times)
+    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 2)
+
+
+def embedding(settings: Settings, questions: list[str]) -> dict[str, float]:
+    """Median milliseconds to embed one question, each backend, same questions."""
+    onnx = OnnxEmbedder(current_path(settings.index_dir).resolve(), settings.model)
+    torch = load_embedder(settings.model)
+    result = {
+        "embed_torch_ms": _p50_ms(lambda q: torch.encode([q]), questions),
+        "embed_onnx_ms": _p50_ms(lambda q: onnx.encode([q]), questions),
+    }
+    result["embed_speedup"] = round(result["embed_torch_ms"] / result["embed_onnx_ms"], 1)
+    return result
+
+
+def build(settings: Settings) -> dict[str, float]:
+    """A forced build into a scratch folder: the whole thing, ONNX export and check included."""
+    with tempfile.TemporaryDirectory() as scratch:
+        target = settings.model_copy(update={"index_dir": Path(scratch) / "index"})
+        started = time.perf_counter()
+        manifest = service.build(target, force=True).manifest
+        seconds = time.perf_counter() - started
+    counts = manifest["counts"]
+    texts = counts["passages"] + counts["spans"] + counts["faq"]
+    return {
+        "build_s": round(seconds, 2),
+        "build_passages_per_s": round(counts["passages"] / seconds, 1),
+        "build_texts_per_s": round(texts / seconds, 1),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _peak_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def server(
+    settings: Settings, questions: list[str], clients: int, seconds: float
+) -> dict[str, float]:
+    """Start ``faqbot serve`` on a built index and measure it over HTTP."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FAQBOT_KNOWLEDGE_DIR": str(settings.knowledge_dir),
+        "FAQBOT_INDEX_DIR": str(settings.index_dir),
+        "FAQBOT_PORT": str(port),
+        "FAQBOT_RATE_LIMIT": "0",
+        "FAQBOT_FEEDBACK_DB": str(Path(tempfile.mkdtemp()) / "feedback.sqlite3"),
+    }
+    faqbot = Path(sys.executable).with_name("faqbot")
+    started = time.perf_counter()
+    process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        ready = _wait_ready(base, process) - started
+        result = {"ready_s": round(ready, 2)} | _http(base, questions, clients, seconds)
+        result["server_peak_mb"] = round(_peak_kb(process.pid) / 1024, 1)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return result
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> float:
+    deadline = time.perf_counter() + 120
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("faqbot serve exited before it was ready")
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                return time.perf_counter()
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError("faqbot serve was not ready within 120 s")
+
+
+def _http(base: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
+    times = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.post("/api/chat", json={"message": "warm up"})
+        for question in questions:
+            started = time.perf_counter()
+            client.post("/api/chat", json={"message": question}).raise_for_status()
+            times.append((time.perf_counter() - started) * 1000)
+    load = run_load(base, questions, clients, seconds).summary()
+    return {
+        "http_seq_p50_ms": round(statistics.median(times), 2),
+        "http_seq_p95_ms": _pct(times, 0.95),
+        f"http_{clients}x_p50_ms": load["latency_ms_p50"],
+        f"http_{clients}x_p95_ms": load["latency_ms_p95"],
+        f"http_{clients}x_rps": load["requests_per_second"],
+        f"http_{clients}x_errors": load["errors"],
+    }
+
+
+def run_bench(settings: Settings, clients: int = 16, seconds: float = 20) -> dict[str, float]:
+    """Every measure, in one process run. The index must be built."""
+    sets = load_sets(settings.eval_dir) if settings.eval_dir.is_dir() else {}
+    questions = list(dict.fromkeys(c.question for s in sets.values() for c in s if not c.history))
+    if not questions:
+        raise ValueError(f"no eval questions in {settings.eval_dir}")
+    result: dict[str, float] = {"questions": len(questions)}
+    result |= server(settings, questions, clients, seconds)
+    result |= embedding(settings, questions)
+    result["http_p50_over_onnx_embed"] = round(
+        result["http_seq_p50_ms"] / result["embed_onnx_ms"], 2
+    )
+    result |= build(settings)
+    result["bench_peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
+    "embed_speedup": ("≥ 4×", lambda v: v >= 4),
+    "http_p50_over_onnx_embed": ("≤ 2×", lambda v: v <= 2),
+    "ready_s": ("< 3 s", lambda v: v < 3),
+}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The result as the Markdown table README keeps."""
+    rows = ["| measure | value | target | met |", "| --- | --- | --- | --- |"]
+    for name, value in result.items():
+        target, met = "", ""
+        if name in TARGETS:
+            target, check = TARGETS[name]
+            met = "yes" if check(value) else "**no**"
+        rows.append(f"| {name} | {value} | {target} | {met} |")
+    return "\n".join(rows)
