@@ -69,6 +69,8 @@ class FeedbackStore:
         db = sqlite3.connect(self.path, timeout=5)
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            # with WAL, NORMAL never corrupts the file; a power cut may lose the last counts
+            db.execute("PRAGMA synchronous=NORMAL")
             with db:  # commits, or rolls back on error: nothing is half-written
                 yield db
         finally:

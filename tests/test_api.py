@@ -233,3 +233,19 @@ def test_a_damaged_or_mismatched_index_is_not_ready_with_the_reason_logged(
         assert ready.status_code == 503 and reason in ready.json()["error"]
         assert client.post("/api/chat", json={"message": "When can I go back?"}).status_code == 503
     assert any(reason in record.getMessage() for record in caplog.records)
+
+
+def test_every_kind_of_reply_matches_the_documented_schema(clinic: TestClient) -> None:
+    # the route serialises the library's dict directly, so the contract is checked here
+    from bot.api.schemas import ChatReply
+
+    kinds = set()
+    for message in (
+        "When can I go back to work?",
+        "hello",
+        "Does coffee cure autism?",
+        "my temperature is 39 and I am shivering",
+    ):
+        reply = ChatReply.model_validate(clinic.post("/api/chat", json={"message": message}).json())
+        kinds.add(reply.kind)
+    assert kinds == {"answer", "smalltalk", "no_answer", "emergency"}

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 
 from bot.answer import escalation
 from bot.api.schemas import ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
@@ -25,7 +26,7 @@ log = logging.getLogger("faqbot")
     response_model=ChatReply,
     responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )
-def chat(body: ChatRequest, request: Request, response: Response) -> dict[str, Any]:
+def chat(body: ChatRequest, request: Request) -> Response:
     """Answer one message. The server keeps no state: send earlier turns as ``history``.
 
     Emergencies are escalated even while the index is not ready.
@@ -35,32 +36,38 @@ def chat(body: ChatRequest, request: Request, response: Response) -> dict[str, A
     if bot is not None:
         history = [Turn(turn.role, turn.text) for turn in body.history]
         reply = bot.answerer.reply(message, history)
-        _count_unanswered(request, reply, message)
-        note_reply(request, response, reply, bot)
-        return reply_to_dict(reply)
+        response = reply_response(request, reply, bot)
+        if reply.kind == "no_answer":
+            # counted after the reply is sent: the patient does not wait for the disk
+            response.background = BackgroundTask(_count_unanswered, request, message)
+        return response
     rules: SafetyRules | None = request.app.state.rules
     urgent = escalation(message, rules, request.app.state.settings) if rules else None
     if urgent is not None:
-        note_reply(request, response, urgent, None)
-        return reply_to_dict(urgent)
+        return reply_response(request, urgent, None)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
 
 
-def note_reply(request: Request, response: Response, reply: Reply, bot: Bot | None) -> None:
-    """Tell the log line what was replied (kind, passage ids, never text), and the client
-    which index version the whole reply came from."""
+def reply_response(request: Request, reply: Reply, bot: Bot | None) -> Response:
+    """The reply as JSON, telling the log line what was replied (kind, passage ids, never
+    text) and the client which index version the whole reply came from.
+
+    The reply is built by the library in the contract's shape (tests check it against
+    ``ChatReply``), so it is serialised directly: re-validating it cost more than answering.
+    """
     request.state.kind = reply.kind
     request.state.passage_ids = [quote.passage_id for quote in reply.quotes]
+    headers = {}
     if bot is not None:
-        request.state.index_version = bot.version
-        response.headers["X-Index-Version"] = bot.version
+        request.state.index_version = headers["X-Index-Version"] = bot.version
+    return JSONResponse(reply_to_dict(reply), headers=headers)
 
 
-def _count_unanswered(request: Request, reply: Reply, message: str) -> None:
+def _count_unanswered(request: Request, message: str) -> None:
     """Count a question the sources do not cover, for the staff page. A failing database
     must never cost a patient the answer, so errors are logged and passed over."""
     feedback: FeedbackStore | None = request.app.state.feedback
-    if reply.kind != "no_answer" or feedback is None:
+    if feedback is None:
         return
     try:
         feedback.unanswered(message)
