@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot import service as real_service
 from bot.embed import Embedder, Vectors, load_embedder
 from bot.settings import Settings
 
@@ -118,6 +119,19 @@ def write_knowledge(folder: Path) -> Path:
 def real_embedder() -> Embedder:
     """The packaged all-MiniLM-L6-v2, loaded offline once per test session."""
     return load_embedder(Settings().model)
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
+    """The real knowledge, built once per session with the real model (ONNX export too)."""
+    folder = tmp_path_factory.mktemp("real")
+    settings = Settings(
+        knowledge_dir=ROOT / "knowledge",
+        index_dir=folder / "index",
+        feedback_db=folder / "feedback.sqlite3",
+    )
+    real_service.build(settings, embedder=real_embedder)
+    return settings
 
 
 @pytest.fixture

@@ -22,16 +22,10 @@ from bot.settings import Settings
 from tests.conftest import ROOT, FakeEmbedder
 
 
-@pytest.fixture(scope="module")
-def onnx_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
-    folder = tmp_path_factory.mktemp("onnx")
-    settings = Settings(
-        knowledge_dir=ROOT / "knowledge",
-        index_dir=folder / "index",
-        feedback_db=folder / "feedback.sqlite3",
-    )
-    service.build(settings, embedder=real_embedder)
-    return settings
+@pytest.fixture
+def onnx_settings(real_settings: Settings) -> Settings:
+    """The session's real index, built with the real model (and so exported to ONNX)."""
+    return real_settings
 
 
 def test_the_build_verifies_the_export_on_every_corpus_text(onnx_settings: Settings) -> None:

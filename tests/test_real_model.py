@@ -17,18 +17,6 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="session")
-def real_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder) -> Settings:
-    folder = tmp_path_factory.mktemp("real")
-    settings = Settings(
-        knowledge_dir=ROOT / "knowledge",
-        index_dir=folder / "index",
-        feedback_db=folder / "feedback.sqlite3",
-    )
-    service.build(settings, embedder=real_embedder)
-    return settings
-
-
-@pytest.fixture(scope="session")
 def real_bot(real_settings: Settings, real_embedder: Embedder) -> service.Bot:
     return service.load_bot(real_settings, real_embedder)
 

@@ -34,15 +34,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90)
     raise AssertionError("server did not become ready")
 
 
-def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path: Path) -> None:
-    port = _free_port()
-    env = {
+def _env(knowledge_dir: Path, tmp_path: Path, port: int) -> dict[str, str]:
+    """`faqbot serve` on the tiny knowledge, with everything it writes under tmp_path."""
+    return {
         **os.environ,
         "FAQBOT_KNOWLEDGE_DIR": str(knowledge_dir),
         "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
         "FAQBOT_PORT": str(port),
         "FAQBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
     }
+
+
+def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(knowledge_dir, tmp_path, port)
     faqbot = Path(sys.executable).with_name("faqbot")
     process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)
     try:
@@ -73,13 +78,7 @@ def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
         "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
     )
     port = _free_port()
-    env = {
-        **os.environ,
-        "FAQBOT_KNOWLEDGE_DIR": str(knowledge_dir),
-        "FAQBOT_INDEX_DIR": str(tmp_path / "index"),
-        "FAQBOT_PORT": str(port),
-        "FAQBOT_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
-    }
+    env = _env(knowledge_dir, tmp_path, port)
     faqbot = Path(sys.executable).with_name("faqbot")
     process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
