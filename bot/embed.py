@@ -16,6 +16,7 @@ import importlib
 import json
 import os
 import shutil
+import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -209,26 +210,30 @@ class CachedEmbedder:
         self.backend = type(inner).__name__
         self._size = size
         self._cache: OrderedDict[tuple[str, ...], Vectors] = OrderedDict()
+        self._lock = threading.Lock()  # server threads share one cache
         self.hits = 0
 
     def clear(self) -> None:
         """Forget every cached vector (the eval does, so its latencies are honest)."""
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
 
     def encode(self, texts: list[str], progress: bool = False) -> Vectors:
         """Cached for short lists (queries); long lists (builds) go straight through."""
         if len(texts) > 8:
             return self.inner.encode(texts, progress)
         key = tuple(texts)
-        found = self._cache.get(key)
-        if found is not None:
-            self._cache.move_to_end(key)
-            self.hits += 1
-            return found.copy()
-        vectors = self.inner.encode(texts, progress)
-        self._cache[key] = vectors.copy()
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return found.copy()
+        vectors = self.inner.encode(texts, progress)  # outside the lock: calls may overlap
+        with self._lock:
+            self._cache[key] = vectors.copy()
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
         return vectors
 
 

@@ -137,6 +137,33 @@ def test_a_forged_forwarded_for_changes_nothing(built: Settings, fake: FakeEmbed
         assert forged.status_code == 429
 
 
+def test_a_second_forwarded_for_line_cannot_pick_the_client(
+    built: Settings, fake: FakeEmbedder
+) -> None:
+    app = create_app(built.model_copy(update={"rate_limit": 2, "trust_proxy": True}), fake)
+    body = [json.dumps(QUESTION).encode()]
+    statuses = []
+    with TestClient(app):
+        for n in range(3):
+            forged = (b"x-forwarded-for", f"1.2.3.{n}".encode())  # the client's own line
+            proxy = (b"x-forwarded-for", b"9.9.9.9")  # the line the proxy added
+            json_type = (b"content-type", b"application/json")
+            statuses.append(_call(app, [forged, proxy, json_type], body))
+    assert statuses == [200, 200, 429]  # the proxy's own line (the last hop) is the client
+
+
+def test_odd_bodies_and_headers_are_never_a_server_error(
+    built: Settings, fake: FakeEmbedder
+) -> None:
+    with _client(built, fake, rate_limit=1) as client:
+        deep = b"[" * 8000
+        codes = [client.post("/api/chat", content=deep).status_code for _ in range(3)]
+        assert 500 not in codes and codes[-1] == 429
+    app = create_app(built, fake)
+    with TestClient(app):
+        assert _call(app, [(b"content-length", b"9" * 5000)], [b"{}"]) == 413
+
+
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
     built: Settings, fake: FakeEmbedder
 ) -> None:
@@ -184,8 +211,11 @@ def test_an_unexpected_error_is_json_without_a_stack_trace(
     body = response.json()
     assert "secret" not in response.text and "Traceback" not in response.text
     assert body["request_id"] == response.headers["x-request-id"]
-    logged = [r for r in caplog.records if getattr(r, "fields", {}).get("request_id")]
-    assert any(r.exc_info and r.fields["request_id"] == body["request_id"] for r in logged)  # type: ignore[attr-defined]
+    errors = [r.fields for r in caplog.records if r.getMessage() == "unhandled error"]  # type: ignore[attr-defined]
+    assert errors and errors[0]["request_id"] == body["request_id"]
+    assert errors[0]["error"] == "RuntimeError" and "explode" in errors[0]["trace"]
+    # where it failed is logged, not the exception's message (it may quote the question)
+    assert "secret internals" not in caplog.text
 
 
 def _every_kind_of_response(client: TestClient) -> dict[str, Any]:

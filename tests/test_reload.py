@@ -112,6 +112,18 @@ def test_a_new_index_that_fails_its_canaries_is_refused(
         assert _version(client) == before
 
 
+def test_an_unreadable_eval_file_refuses_the_reload_and_keeps_serving(
+    reloadable: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    with TestClient(create_app(reloadable, fake_embedder)) as client:
+        before = _version(client)
+        _republish(reloadable, fake_embedder, "three months", "four months")
+        (reloadable.eval_dir / "targets.yaml").write_text("questions: [unclosed", encoding="utf-8")
+        refused = client.post("/admin/reload", headers=AUTH)
+        assert refused.status_code == 409 and "Reload refused" in refused.json()["error"]
+        assert _version(client) == before
+
+
 def test_reload_without_canaries_is_refused(
     settings: Settings, fake_embedder: FakeEmbedder
 ) -> None:

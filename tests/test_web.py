@@ -41,11 +41,21 @@ def test_only_embed_may_be_framed_and_only_by_the_configured_origins(client: Tes
 
 
 def test_embed_shows_the_greeting_as_text(client: TestClient) -> None:
-    page = client.get("/embed", params={"greeting": "<img src=x onerror=alert(1)>", "title": "Hi"})
+    page = client.get(
+        "/embed",
+        params={"greeting": "<img src=x onerror=alert(1)>", "title": "Hi"},
+        headers={"Sec-Fetch-Dest": "iframe"},
+    )
     assert page.status_code == 200
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<img src=x" not in page.text
     assert "<title>Hi</title>" in page.text
+
+
+def test_a_greeting_in_a_link_opened_directly_is_not_shown(client: TestClient) -> None:
+    # a crafted link must not put words in the clinic's mouth outside the widget's frame
+    page = client.get("/embed", params={"greeting": "Stop your medicines", "title": "Clinic says"})
+    assert "Stop your medicines" not in page.text and "Clinic says" not in page.text
 
 
 def test_widget_script_and_demo(client: TestClient) -> None:
@@ -113,9 +123,44 @@ def test_login_form_sets_a_session_that_searches(staff_client: TestClient) -> No
     assert staff_client.get("/staff").status_code == 401
 
 
-def test_a_forged_session_cookie_is_refused(staff_client: TestClient) -> None:
-    staff_client.cookies.set("faqbot_staff", "9999999999.deadbeef")
-    assert staff_client.get("/staff").status_code == 401
+@pytest.mark.parametrize(
+    "cookie", ["9999999999.deadbeef", "9999999999." + "0" * 64, "1.é", "9" * 5000 + ".x", ""]
+)
+def test_a_forged_or_malformed_session_cookie_is_refused(
+    staff_client: TestClient, cookie: str
+) -> None:
+    headers = {"cookie": f"faqbot_staff={cookie}".encode()}  # raw bytes, as a browser may send
+    assert staff_client.get("/staff", headers=headers).status_code == 401
+    assert staff_client.get("/api/search?q=x", headers=headers).status_code == 401
+
+
+def test_staff_pages_are_not_cached_and_sign_in_is_rate_limited(
+    built: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    settings = built.model_copy(update={"staff_token": SecretStr(TOKEN), "rate_limit": 3})
+    with TestClient(create_app(settings, fake_embedder)) as client:
+        assert client.get("/staff").headers["cache-control"] == "no-store"
+        codes = [
+            client.post("/staff/login", data={"token": f"guess-{n}-abcdefghijk"}).status_code
+            for n in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+
+
+def test_the_session_cookie_is_secure_behind_a_trusted_tls_proxy(
+    built: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    settings = built.model_copy(update={"staff_token": SecretStr(TOKEN), "trust_proxy": True})
+    with TestClient(create_app(settings, fake_embedder)) as client:
+        plain = client.post("/staff/login", data={"token": TOKEN}, follow_redirects=False)
+        assert "secure" not in plain.headers["set-cookie"].lower()
+        proxied = client.post(
+            "/staff/login",
+            data={"token": TOKEN},
+            headers={"X-Forwarded-Proto": "https"},
+            follow_redirects=False,
+        )
+        assert "secure" in proxied.headers["set-cookie"].lower()
 
 
 def test_feedback_is_stored_and_shown_to_staff(staff_client: TestClient, built: Settings) -> None:

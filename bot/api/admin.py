@@ -32,14 +32,16 @@ def reload_app(app: FastAPI) -> tuple[bool, dict[str, Any]]:
         return False, {"error": "A reload is already running; try again when it ends."}
     try:
         current: service.Bot | None = app.state.bot
-        embedder = current.embedder if current else app.state.embedder
         previous = current.version if current else None
         try:
-            bot = service.reload_bot(app.state.settings, embedder)
-        except service.ReloadError as exc:
+            # an embedder injected at start (tests) is kept; otherwise the new build's own
+            # query embedder is chosen afresh (its ONNX export, when verified)
+            bot = service.reload_bot(app.state.settings, app.state.injected_embedder)
+        except Exception as exc:  # whatever goes wrong, the serving index stays
             kept = f"kept index {previous}" if previous else "still not ready"
-            log.error("reload refused: %s", exc, extra={"fields": {"kept": previous}})
-            return False, {"error": f"Reload refused ({kept}): {exc}", "index_version": previous}
+            reason = str(exc) if isinstance(exc, service.ReloadError) else repr(exc)
+            log.error("reload refused: %s", reason, extra={"fields": {"kept": previous}})
+            return False, {"error": f"Reload refused ({kept}): {reason}", "index_version": previous}
         app.state.bot, app.state.rules, app.state.not_ready = bot, bot.rules, None
         log.info("reloaded", extra={"fields": {"index_version": bot.version, "previous": previous}})
         return True, {"status": "reloaded", "index_version": bot.version, "previous": previous}

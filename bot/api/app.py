@@ -32,14 +32,14 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
-        app.state.embedder = embedder  # kept for reloads: the model loads once per process
+        app.state.injected_embedder = embedder  # reloads keep an embedder given to the app
         app.state.feedback = _feedback_store(settings)
         try:
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
             app.state.rules = load_rules(settings.knowledge_dir)
             app.state.bot = service.load_bot(settings, embedder, app.state.rules)
-            app.state.embedder, app.state.not_ready = app.state.bot.embedder, None
+            app.state.not_ready = None
         except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)
             log.error("not ready: %s", exc)

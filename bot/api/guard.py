@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -34,6 +35,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 16 * 1024
 PROBES = ("/healthz", "/readyz")
+#: Rate limited per client: the API, and the staff sign-in (no guessing the token).
+LIMITED = ("/api/", "/staff/login")
+#: Never cached: replies, and staff pages (they may show stored questions).
+PRIVATE = ("/api/", "/staff", "/admin/")
 log = logging.getLogger("faqbot")
 
 
@@ -83,8 +88,11 @@ class Guard:
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+        except Exception as exc:
+            # where it failed, not the exception's message: that may quote what was asked
+            trace = "".join(traceback.format_tb(exc.__traceback__))
+            fields = {"request_id": request_id, "error": type(exc).__name__, "trace": trace}
+            log.error("unhandled error", extra={"fields": fields})
             if not sent["status"]:
                 text = "Something went wrong on our side. Please try again."
                 await _error(500, text, request_id)(scope, receive, send_with_headers)
@@ -96,7 +104,9 @@ class Guard:
         peer = scope.get("client")
         address = str(peer[0]) if peer else "unknown"
         if self.settings.trust_proxy:
-            forwarded = _header(scope, "x-forwarded-for")
+            # every X-Forwarded-For line in order (a proxy may add its own line rather than
+            # append to the client's): the last hop is the one the proxy saw
+            forwarded = ",".join(_headers(scope, "x-forwarded-for"))
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             address = hops[-1] if hops else address
         return address
@@ -112,13 +122,13 @@ class Guard:
                 400, "This server does not answer for that host name.", request_id
             ), receive
         declared = _header(scope, "content-length")
-        if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+        if declared and (not declared.isdigit() or len(declared) > 9 or int(declared) > MAX_BODY):
             return self._too_large(request_id), receive
         body, complete = await _read_body(receive)
         if not complete:
             return self._too_large(request_id), receive
         replay = _replay(body, receive)
-        if path.startswith("/api/"):
+        if path.startswith(LIMITED):
             wait = self.limiter.retry_after(self._client(scope))
             if wait is not None and not self._urgent(scope, body):
                 text = f"Too many requests. Please wait {wait} seconds and try again."
@@ -137,7 +147,7 @@ class Guard:
             return False
         try:
             message = json.loads(body).get("message")
-        except (ValueError, AttributeError):
+        except Exception:  # any body a client can send: bad JSON, too deep, not an object
             return False
         found = triage(message, rules) if isinstance(message, str) else None
         return found is not None and found.urgent
@@ -148,7 +158,7 @@ class Guard:
         for name, value in SECURITY_HEADERS.items():
             if name not in headers:
                 headers[name] = value
-        if scope["path"].startswith("/api/"):
+        if scope["path"].startswith(PRIVATE):
             headers["Cache-Control"] = "no-store"
         headers["X-Request-ID"] = request_id
 
@@ -171,11 +181,17 @@ class Guard:
 
 
 def _header(scope: Scope, name: str) -> str:
+    found = _headers(scope, name)
+    return found[0] if found else ""
+
+
+def _headers(scope: Scope, name: str) -> list[str]:
     wanted = name.encode()
-    for key, value in scope.get("headers", []):
-        if key.lower() == wanted:
-            return str(value.decode("latin-1"))
-    return ""
+    return [
+        str(value.decode("latin-1"))
+        for key, value in scope.get("headers", [])
+        if key.lower() == wanted
+    ]
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:

@@ -39,7 +39,13 @@ def chat_page(request: Request) -> HTMLResponse:
 
 @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
 def embed_page(request: Request, greeting: str = "", title: str = "") -> HTMLResponse:
-    """The compact chat the widget frames; the greeting and title come from the widget tag."""
+    """The compact chat the widget frames; the greeting and title come from the widget tag.
+
+    They are shown only inside a frame, which only the configured clinic sites may create:
+    opened directly, a crafted link could otherwise put words in the clinic's mouth.
+    """
+    if request.headers.get("sec-fetch-dest") != "iframe":
+        greeting, title = "", ""
     response = _page(
         request,
         "embed.html",

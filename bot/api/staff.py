@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -27,6 +28,7 @@ router = APIRouter()
 COOKIE = "faqbot_staff"
 SESSION_SECONDS = 8 * 3600
 _MAX_FORM = 2048
+_SESSION = re.compile(r"[0-9]{1,12}\.[0-9a-f]{64}")
 
 
 def _token(request: Request) -> str:
@@ -49,8 +51,10 @@ def session_value(token: str, now: float | None = None) -> str:
 
 
 def _valid_session(token: str, value: str) -> bool:
+    if not _SESSION.fullmatch(value):  # before parsing: any bytes may arrive in a cookie
+        return False
     expires, _, signature = value.partition(".")
-    if not expires.isdigit() or int(expires) < time.time():
+    if int(expires) < time.time():
         return False
     return hmac.compare_digest(signature, _signature(token, int(expires)))
 
@@ -150,9 +154,18 @@ async def login(request: Request) -> Response:
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=_https(request),
     )
     return response
+
+
+def _https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS: directly, or through a trusted proxy that
+    terminated TLS (then the cookie must be Secure although this hop is plain HTTP)."""
+    if request.url.scheme == "https":
+        return True
+    trusted = request.app.state.settings.trust_proxy
+    return bool(trusted) and request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
 @router.post("/staff/logout", include_in_schema=False)
