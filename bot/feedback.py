@@ -61,6 +61,7 @@ class FeedbackStore:
         self.retention = dt.timedelta(days=retention_days)
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # a property of the file: set once
             db.executescript(_SCHEMA)
         self.purge()
 
@@ -68,7 +69,6 @@ class FeedbackStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=5)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             # with WAL, NORMAL never corrupts the file; a power cut may lose the last counts
             db.execute("PRAGMA synchronous=NORMAL")
             with db:  # commits, or rolls back on error: nothing is half-written

@@ -29,8 +29,8 @@ class Found:
 def lookup(retriever: Retriever, query: str, k: int = 10) -> list[Found]:
     """The ``k`` best passages for ``query`` over all sources, each with its best span."""
     store = retriever.index.store
-    corrected = retriever.speller.correct(query)
-    results = retriever.search(corrected, k=len(store.spans), staff=True)
+    results = retriever.search(query, k=len(store.spans), staff=True)  # corrects spelling itself
+    corrected = retriever.speller.correct(query)  # the words to mark, as the search read them
     found: dict[str, Found] = {}
     for hit in results.hits:
         if hit.passage.id in found:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from bot.knowledge import Knowledge, KnowledgeError
@@ -26,6 +27,11 @@ class Store:
     faq: tuple[FaqEntry, ...]
     faq_spans: tuple[int, ...]  # the span row that is each FAQ entry's quote
     scope: tuple[str, ...]  # topics the sources do not cover
+
+    @cached_property
+    def passage_ids(self) -> frozenset[str]:
+        """Every passage id, for checking ids a client sends back (computed once)."""
+        return frozenset(p.id for p in self.passages)
 
     @property
     def faq_rows(self) -> tuple[int, ...]:

@@ -186,14 +186,20 @@ def bot(built: Settings, fake_embedder: FakeEmbedder):  # type: ignore[no-untype
     return service.load_bot(built, fake_embedder)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Run an ASGI app with uvicorn in a thread on a free port; yields its base URL."""
     import uvicorn
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -56,23 +56,29 @@ def _republish(settings: Settings, embedder: FakeEmbedder, old: str, new: str) -
     assert service.build(settings, embedder=embedder).built
 
 
+@pytest.fixture
+def client(reloadable: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]:
+    """The app over the reloadable index, started (lifespan run)."""
+    with TestClient(create_app(reloadable, fake_embedder)) as test_client:
+        yield test_client
+
+
 def _version(client: TestClient | httpx.Client) -> str:
     return str(client.get("/readyz").json()["index_version"])
 
 
 def test_reload_serves_a_new_index_that_passes_its_canaries(
-    reloadable: Settings, fake_embedder: FakeEmbedder
+    client: TestClient, reloadable: Settings, fake_embedder: FakeEmbedder
 ) -> None:
-    with TestClient(create_app(reloadable, fake_embedder)) as client:
-        before = _version(client)
-        _republish(reloadable, fake_embedder, "three months", "four months")
-        assert "three months" in client.post("/api/chat", json=WORK).text  # not yet reloaded
-        done = client.post("/admin/reload", headers=AUTH)
-        assert done.status_code == 200, done.text
-        assert done.json()["previous"] == before and done.json()["index_version"] != before
-        reply = client.post("/api/chat", json=WORK)
-        assert "four months" in reply.text
-        assert reply.headers["x-index-version"] == _version(client) == done.json()["index_version"]
+    before = _version(client)
+    _republish(reloadable, fake_embedder, "three months", "four months")
+    assert "three months" in client.post("/api/chat", json=WORK).text  # not yet reloaded
+    done = client.post("/admin/reload", headers=AUTH)
+    assert done.status_code == 200, done.text
+    assert done.json()["previous"] == before and done.json()["index_version"] != before
+    reply = client.post("/api/chat", json=WORK)
+    assert "four months" in reply.text
+    assert reply.headers["x-index-version"] == _version(client) == done.json()["index_version"]
 
 
 def test_reload_needs_the_staff_token(reloadable: Settings, fake_embedder: FakeEmbedder) -> None:
@@ -84,44 +90,41 @@ def test_reload_needs_the_staff_token(reloadable: Settings, fake_embedder: FakeE
 
 
 def test_a_corrupt_new_index_is_refused_and_the_old_one_keeps_serving(
-    reloadable: Settings, fake_embedder: FakeEmbedder
+    client: TestClient, reloadable: Settings, fake_embedder: FakeEmbedder
 ) -> None:
-    with TestClient(create_app(reloadable, fake_embedder)) as client:
-        before = _version(client)
-        _republish(reloadable, fake_embedder, "three months", "four months")
-        store = current_path(reloadable.index_dir) / "store.json"
-        store.write_bytes(store.read_bytes()[:-100])  # truncated
-        refused = client.post("/admin/reload", headers=AUTH)
-        assert refused.status_code == 409
-        assert "SHA-256" in refused.json()["error"] and before in refused.json()["error"]
-        reply = client.post("/api/chat", json=WORK)
-        assert "three months" in reply.text and reply.headers["x-index-version"] == before
-        assert _version(client) == before
+    before = _version(client)
+    _republish(reloadable, fake_embedder, "three months", "four months")
+    store = current_path(reloadable.index_dir) / "store.json"
+    store.write_bytes(store.read_bytes()[:-100])  # truncated
+    refused = client.post("/admin/reload", headers=AUTH)
+    assert refused.status_code == 409
+    assert "SHA-256" in refused.json()["error"] and before in refused.json()["error"]
+    reply = client.post("/api/chat", json=WORK)
+    assert "three months" in reply.text and reply.headers["x-index-version"] == before
+    assert _version(client) == before
 
 
 def test_a_new_index_that_fails_its_canaries_is_refused(
-    reloadable: Settings, fake_embedder: FakeEmbedder
+    client: TestClient, reloadable: Settings, fake_embedder: FakeEmbedder
 ) -> None:
-    with TestClient(create_app(reloadable, fake_embedder)) as client:
-        before = _version(client)
-        _republish(reloadable, fake_embedder, "after three months of rest", "when ready")
-        refused = client.post("/admin/reload", headers=AUTH)
-        assert refused.status_code == 409
-        assert "canary questions failed: canary first_quote_accuracy" in refused.json()["error"]
-        assert "three months" in client.post("/api/chat", json=WORK).text
-        assert _version(client) == before
+    before = _version(client)
+    _republish(reloadable, fake_embedder, "after three months of rest", "when ready")
+    refused = client.post("/admin/reload", headers=AUTH)
+    assert refused.status_code == 409
+    assert "canary questions failed: canary first_quote_accuracy" in refused.json()["error"]
+    assert "three months" in client.post("/api/chat", json=WORK).text
+    assert _version(client) == before
 
 
 def test_an_unreadable_eval_file_refuses_the_reload_and_keeps_serving(
-    reloadable: Settings, fake_embedder: FakeEmbedder
+    client: TestClient, reloadable: Settings, fake_embedder: FakeEmbedder
 ) -> None:
-    with TestClient(create_app(reloadable, fake_embedder)) as client:
-        before = _version(client)
-        _republish(reloadable, fake_embedder, "three months", "four months")
-        (reloadable.eval_dir / "targets.yaml").write_text("questions: [unclosed", encoding="utf-8")
-        refused = client.post("/admin/reload", headers=AUTH)
-        assert refused.status_code == 409 and "Reload refused" in refused.json()["error"]
-        assert _version(client) == before
+    before = _version(client)
+    _republish(reloadable, fake_embedder, "three months", "four months")
+    (reloadable.eval_dir / "targets.yaml").write_text("questions: [unclosed", encoding="utf-8")
+    refused = client.post("/admin/reload", headers=AUTH)
+    assert refused.status_code == 409 and "Reload refused" in refused.json()["error"]
+    assert _version(client) == before
 
 
 def test_reload_without_canaries_is_refused(

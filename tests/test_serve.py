@@ -4,7 +4,6 @@ index first because none exists yet (what `make run` does on a fresh clone)."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +11,7 @@ from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import free_port
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> httpx.Response:
@@ -46,7 +40,7 @@ def _env(knowledge_dir: Path, tmp_path: Path, port: int) -> dict[str, str]:
 
 
 def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = _env(knowledge_dir, tmp_path, port)
     faqbot = Path(sys.executable).with_name("faqbot")
     process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)
@@ -77,7 +71,7 @@ def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
     (knowledge_dir / "eval" / "targets.yaml").write_text(
         "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
     )
-    port = _free_port()
+    port = free_port()
     env = _env(knowledge_dir, tmp_path, port)
     faqbot = Path(sys.executable).with_name("faqbot")
     process = subprocess.Popen([str(faqbot), "serve"], env=env, stderr=subprocess.PIPE)

@@ -73,7 +73,8 @@ class Guard:
             return
         state = scope.setdefault("state", {})
         state["request_id"] = request_id = uuid.uuid4().hex[:16]
-        state["client"] = client_hash(self._client(scope))
+        address = self._client(scope)  # kept out of the request state: only its hash is logged
+        state["client"] = client_hash(address)
         started, sent = time.perf_counter(), {"status": 0}
 
         async def send_with_headers(message: Message) -> None:
@@ -83,7 +84,7 @@ class Guard:
             await send(message)
 
         try:
-            refusal, receive = await self._screen(scope, receive, request_id)
+            refusal, receive = await self._screen(scope, receive, request_id, address)
             if refusal is not None:
                 await refusal(scope, receive, send_with_headers)
             else:
@@ -112,7 +113,7 @@ class Guard:
         return address
 
     async def _screen(
-        self, scope: Scope, receive: Receive, request_id: str
+        self, scope: Scope, receive: Receive, request_id: str, address: str
     ) -> tuple[Any | None, Receive]:
         """A refusal to send instead of calling the app (or None), and the receive to use."""
         path = scope["path"]
@@ -129,7 +130,7 @@ class Guard:
             return self._too_large(request_id), receive
         replay = _replay(body, receive)
         if path.startswith(LIMITED):
-            wait = self.limiter.retry_after(self._client(scope))
+            wait = self.limiter.retry_after(address)
             if wait is not None and not self._urgent(scope, body):
                 text = f"Too many requests. Please wait {wait} seconds and try again."
                 return _error(429, text, request_id, {"Retry-After": str(wait)}), replay

@@ -89,7 +89,7 @@ def feedback(body: FeedbackIn, request: Request) -> dict[str, bool]:
         raise HTTPException(503, "Feedback cannot be stored right now.")
     bot: Bot | None = request.app.state.bot
     if bot is not None:
-        known = {p.id for p in bot.index.store.passages}
+        known = bot.index.store.passage_ids
         unknown = [pid for pid in body.passage_ids if pid not in known]
         if unknown:
             raise HTTPException(422, f"passage_ids names a passage this index lacks: {unknown[0]}")
