@@ -3,7 +3,8 @@
 Layout of the index folder::
 
     index/current -> builds/<build id>      (symlink, swapped atomically)
-    index/builds/<build id>/passages.faiss  inner product over normalised passage vectors
+    index/builds/<build id>/passages.faiss  inner product over normalised passage vectors:
+                                            exact up to EXACT_MAX vectors, HNSW above
                             spans.faiss     the same over quotable spans (1-3 sentences)
                             faq.faiss       the same over every phrasing of every FAQ question
                             store.json      sources, passages, sentences, spans (see bot.store)
@@ -31,6 +32,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+import numpy.typing as npt
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
@@ -38,12 +40,26 @@ from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 5  # 5: the ONNX export of the model travels with each build
+FORMAT_VERSION = 6  # 6: each kind's index type is chosen by size and recorded
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
 ONNX_MIN_COSINE = 0.9999
+#: Up to this many vectors a unit kind is searched exactly (flat); above it through an HNSW
+#: graph. Exact search is linear in the corpus: ``faqbot scale`` measures both.
+EXACT_MAX = 20_000
+#: HNSW graph degree and build effort (faiss's default effort is 40; 80 gives a better graph).
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+#: Search effort starts here and doubles (up to EF_SEARCH_MAX) until recall@10 against exact
+#: search reaches RECALL_TARGET on RECALL_PROBES query-like points.
+HNSW_EF_SEARCH = 32
+EF_SEARCH_MAX = 1024
+RECALL_TARGET = 0.95
+RECALL_PROBES = 200
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
+Scores = npt.NDArray[np.float32]
+Rows = npt.NDArray[np.int64]
 _VERSIONED = (
     "faqbot",
     "faiss-cpu",
@@ -75,23 +91,23 @@ class LoadedIndex:
     def __init__(
         self,
         store: Store,
-        indexes: dict[str, Any],
+        indexes: dict[str, VectorIndex],
         manifest: dict[str, Any],
         folder: Path | None = None,
     ):
         self.store = store
         self.manifest = manifest
         self.folder = folder  # the build folder it was read from (holds the ONNX model)
-        self._faiss = indexes
+        self.vectors = indexes
 
     def score(self, kind: str, vector: Vectors, rows: list[int]) -> list[float]:
         """Inner product of ``vector`` with the given rows of ``kind`` (exact, any rows)."""
-        index = self._faiss[kind]
-        return [float(index.reconstruct(row) @ vector) for row in rows]
+        index = self.vectors[kind]
+        return [float(index.vector(row) @ vector) for row in rows]
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""
-        index = self._faiss[kind]
+        index = self.vectors[kind]
         k = min(k, index.ntotal)
         if k <= 0:
             return []
@@ -141,16 +157,122 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _flat_index(vectors: Vectors) -> Any:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    index.add(vectors)
-    return index
+class VectorIndex:
+    """Inner-product search over one unit kind's normalised vectors, exact or through HNSW.
+
+    ``spec`` says which (see :func:`plan_index`); it is recorded in the manifest.
+    """
+
+    def __init__(self, index: Any, spec: dict[str, Any]) -> None:
+        self._index = index
+        self.spec = spec
+        if spec["type"] == "hnsw":
+            index.hnsw.efSearch = int(spec["ef_search"])
+
+    @property
+    def ntotal(self) -> int:
+        """How many vectors the index holds."""
+        return int(self._index.ntotal)
+
+    @property
+    def dimension(self) -> int:
+        """The length of each vector."""
+        return int(self._index.d)
+
+    def search(self, queries: Vectors, k: int) -> tuple[Scores, Rows]:
+        """The top-k rows and inner products for each query row (rows -1 where none)."""
+        scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return scores, rows
+
+    def vector(self, row: int) -> Vectors:
+        """The stored vector of ``row`` (exact: both index types keep full vectors)."""
+        return np.asarray(self._index.reconstruct(row), dtype=np.float32)
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def read(cls, path: Path, spec: dict[str, Any]) -> VectorIndex:
+        """Read an index written by :meth:`save`; it must be of the type ``spec`` names."""
+        index = faiss.read_index(str(path))
+        wanted = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat}.get(str(spec.get("type")))
+        if wanted is None or not isinstance(index, wanted):
+            raise IndexError_(f"{path} is a {type(index).__name__}, the manifest says {spec}")
+        return cls(index, spec)
 
 
-def _write_artifacts(folder: Path, store: Store, vectors: dict[str, Vectors]) -> None:
+def plan_index(count: int, exact_max: int = EXACT_MAX) -> dict[str, Any]:
+    """Which index ``count`` vectors get: exact (flat) up to ``exact_max``, HNSW above."""
+    if count <= exact_max:
+        return {"type": "flat"}
+    return {"type": "hnsw", "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
+
+
+def exact_neighbours(vectors: Vectors, queries: Vectors, k: int) -> Rows:
+    """The true top-k rows of ``vectors`` for each query, by brute force (no index kept)."""
+    _, rows = faiss.knn(
+        np.ascontiguousarray(queries, dtype=np.float32),
+        np.ascontiguousarray(vectors, dtype=np.float32),
+        k,
+        metric=faiss.METRIC_INNER_PRODUCT,
+    )
+    return np.asarray(rows, dtype=np.int64)
+
+
+def recall_at(index: VectorIndex, queries: Vectors, truth: Rows) -> float:
+    """Mean share of the true top-k rows that ``index`` also returns in its top k."""
+    k = truth.shape[1]
+    _, found = index.search(queries, k)
+    shared = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
+    return float(np.mean(shared)) / k if shared else 1.0
+
+
+def probe_queries(vectors: Vectors, count: int, seed: int = 0) -> Vectors:
+    """Query-like points near the corpus but not in it: normalised midpoints of random pairs."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, len(vectors), size=(count, 2))
+    mixed = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
+    return np.asarray(mixed / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+
+def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIndex:
+    """Index ``vectors`` as :func:`plan_index` says. For HNSW the search effort is chosen by
+    measurement: it doubles from HNSW_EF_SEARCH until recall@10 against exact search, on
+    RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec records both."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    spec = plan_index(len(vectors), exact_max)
+    if spec["type"] == "flat":
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        return VectorIndex(flat, spec)
+    graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.add(vectors)
+    queries = probe_queries(vectors, RECALL_PROBES)
+    truth = exact_neighbours(vectors, queries, min(10, len(vectors)))
+    ef = HNSW_EF_SEARCH
+    while True:
+        index = VectorIndex(graph, spec | {"ef_search": ef})
+        recall = recall_at(index, queries, truth)
+        if recall >= RECALL_TARGET or ef >= EF_SEARCH_MAX:
+            index.spec["recall_at_10"] = round(recall, 4)
+            return index
+        ef *= 2
+
+
+def _write_artifacts(
+    folder: Path, store: Store, vectors: dict[str, Vectors], exact_max: int
+) -> dict[str, dict[str, Any]]:
+    """Write every artifact; returns each kind's index spec for the manifest."""
+    specs: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
-        faiss.write_index(_flat_index(vectors[kind]), str(folder / f"{kind}.faiss"))
+        index = build_vector_index(vectors[kind], exact_max)
+        index.save(folder / f"{kind}.faiss")
+        specs[kind] = index.spec
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
+    return specs
 
 
 def _manifest(
@@ -231,18 +353,23 @@ def _remove_old_builds(index_dir: Path, keep: Path) -> None:
 
 
 def write_index(
-    index_dir: Path, knowledge: Knowledge, embedder: Embedder, progress: bool = False
+    index_dir: Path,
+    knowledge: Knowledge,
+    embedder: Embedder,
+    progress: bool = False,
+    exact_max: int = EXACT_MAX,
 ) -> tuple[Path, dict[str, Any]]:
     """Embed the knowledge and publish a new index; returns its folder and manifest.
 
     Builds are serialised by a lock file, so two at once cannot clean up each other's work.
+    ``exact_max``: see :func:`plan_index`.
     """
     store = build_store(knowledge)
     vectors = _embed_store(store, embedder, progress)
     (index_dir / "builds").mkdir(parents=True, exist_ok=True)
     with (index_dir / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _write_and_publish(index_dir, store, vectors, embedder, knowledge)
+        return _write_and_publish(index_dir, store, vectors, embedder, knowledge, exact_max)
 
 
 def _write_and_publish(
@@ -251,13 +378,15 @@ def _write_and_publish(
     vectors: dict[str, Vectors],
     embedder: Embedder,
     knowledge: Knowledge,
+    exact_max: int,
 ) -> tuple[Path, dict[str, Any]]:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
     try:
-        _write_artifacts(tmp, store, vectors)
+        specs = _write_artifacts(tmp, store, vectors, exact_max)
         onnx = _export_onnx(tmp, store, vectors, embedder)
-        manifest = _manifest(store, tmp, embedder, knowledge) | {"onnx": onnx}
+        manifest = _manifest(store, tmp, embedder, knowledge)
+        manifest |= {"vector_index": specs, "onnx": onnx}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         _fsync_folder(tmp)
         final = _publish(index_dir, tmp)
@@ -302,10 +431,12 @@ def build_index(
     make_embedder: Callable[[], Embedder],
     force: bool = False,
     progress: bool = False,
+    exact_max: int = EXACT_MAX,
 ) -> BuildResult:
     """Build the index unless it is already up to date (``force`` rebuilds regardless).
 
     The embedder is only created when a build is needed, so a no-op build stays fast.
+    ``exact_max``: see :func:`plan_index`.
     """
     reason = staleness(index_dir, knowledge.file_hashes, model)
     if reason is None and not force:
@@ -315,7 +446,7 @@ def build_index(
         except IndexError_ as exc:
             reason = f"the current index is damaged ({exc})"
     reason = reason or "--force"
-    path, manifest = write_index(index_dir, knowledge, make_embedder(), progress)
+    path, manifest = write_index(index_dir, knowledge, make_embedder(), progress, exact_max)
     return BuildResult(True, path, manifest, reason)
 
 
@@ -342,7 +473,7 @@ def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:
             raise IndexError_(f"{path} does not match its SHA-256 in the manifest")
 
 
-def _check_counts(store: Store, indexes: dict[str, Any], manifest: dict[str, Any]) -> None:
+def _check_counts(store: Store, indexes: dict[str, VectorIndex], manifest: dict[str, Any]) -> None:
     counts = manifest.get("counts", {})
     stored = {
         "passages": len(store.passages),
@@ -355,7 +486,7 @@ def _check_counts(store: Store, indexes: dict[str, Any], manifest: dict[str, Any
                 f"{kind}: manifest says {counts.get(kind)}, store has {stored[kind]}, "
                 f"vectors {indexes[kind].ntotal}"
             )
-    dims = {index.d for index in indexes.values()} | {manifest.get("dimension")}
+    dims = {index.dimension for index in indexes.values()} | {manifest.get("dimension")}
     if len(dims) != 1:
         raise IndexError_(f"vector dimensions disagree: {sorted(map(str, dims))}")
 
@@ -380,8 +511,11 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
     _check_artifacts(folder, manifest)
     try:
         store = Store.from_json((folder / "store.json").read_text(encoding="utf-8"))
-        indexes = {kind: faiss.read_index(str(folder / f"{kind}.faiss")) for kind in KINDS}
-    except (ValueError, RuntimeError) as exc:
+        specs = manifest.get("vector_index", {})
+        indexes = {
+            kind: VectorIndex.read(folder / f"{kind}.faiss", specs.get(kind, {})) for kind in KINDS
+        }
+    except (ValueError, RuntimeError, AttributeError) as exc:
         raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     _check_counts(store, indexes, manifest)
     return LoadedIndex(store, indexes, manifest, folder)

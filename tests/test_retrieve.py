@@ -1,6 +1,8 @@
 from dataclasses import replace
 
-from bot.retrieve import FAQ_FLOOR, FAQ_LEAD
+import numpy as np
+
+from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, _top_rows
 from bot.service import Bot
 
 
@@ -22,3 +24,11 @@ def test_faq_near_ties_lift_their_quotes_less_the_further_they_trail(bot: Bot) -
         assert retriever._faq_lifts([(best, FAQ_FLOOR), (rival, FAQ_FLOOR)]) == {}
     finally:
         del retriever._faq_span["rival"]
+
+
+def test_top_rows_picks_the_highest_scores_in_any_order() -> None:
+    scores = np.array([0.1, 0.9, 0.0, 0.5, 0.7], dtype=np.float32)
+    assert _top_rows(scores, 2) == {1, 4}
+    assert _top_rows(scores, 5) == {0, 1, 2, 3, 4}
+    assert _top_rows(scores, 9) == {0, 1, 2, 3, 4}
+    assert _top_rows(np.zeros(0, dtype=np.float32), 3) == set()
