@@ -14,7 +14,7 @@ AXE_VERSION := 4.14.1
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser-deps build run test lint eval calibrate clean
+.PHONY: install browser-deps build run test lint eval calibrate bench scale clean
 
 install: $(VENV)/.installed
 
@@ -56,6 +56,13 @@ eval: install
 
 calibrate: install
 	$(BIN)/faqbot calibrate
+
+bench: install
+	$(BIN)/faqbot bench
+
+# minutes: builds HNSW over a million synthetic vectors (not part of make test)
+scale: install
+	$(BIN)/faqbot scale
 
 clean:
 	rm -rf $(VENV) .cache test-output index/current index/builds index/.current-*
