@@ -7,6 +7,7 @@ or bad usage. Known problems print one readable message to stderr, never a trace
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,9 @@ from bot.models import Reply, reply_to_dict
 from bot.safety import SafetyRulesError
 from bot.safety_eval import SafetyReport
 from bot.settings import Settings
+
+#: How often each worker of ``serve --workers N`` looks for a new build unless configured.
+WORKER_RELOAD_POLL_SECONDS = 5.0
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -92,6 +96,9 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes, each with its own index copy.")
+    ] = 1,
 ) -> None:
     """Serve the chat page and API (builds the index first when missing or stale)."""
     import uvicorn
@@ -104,17 +111,33 @@ def serve(
         _ensure_index(settings)
         load_index(settings.index_dir, settings.model)  # refuse to serve an index that fails checks
     logjson.configure()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
         # our guard logs each request without the client address or the query string, and
         # decides itself whether X-Forwarded-For is trusted (FAQBOT_TRUST_PROXY)
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        log_config=logjson.UVICORN_LOG_CONFIG,
-    )
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_config": logjson.UVICORN_LOG_CONFIG,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    _settings_to_environment(settings)
+    uvicorn.run("bot.api.app:create_worker_app", factory=True, workers=workers, **options)
+
+
+def _settings_to_environment(settings: Settings) -> None:
+    """Hand the command line's settings to worker processes, which read the environment.
+    A reload reaches one process, so workers watch for new builds unless told otherwise."""
+    chosen = {
+        "FAQBOT_KNOWLEDGE_DIR": str(settings.knowledge_dir),
+        "FAQBOT_INDEX_DIR": str(settings.index_dir),
+        "FAQBOT_MODEL": settings.model,
+    }
+    os.environ.update(chosen)
+    os.environ.setdefault("FAQBOT_RELOAD_POLL_SECONDS", str(WORKER_RELOAD_POLL_SECONDS))
 
 
 def _print_reply(reply: Reply) -> None:

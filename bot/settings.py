@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     trust_proxy: bool = Field(
         False, description="Take the client address from X-Forwarded-For (behind a proxy only)."
     )
+    reload_poll_seconds: float = Field(
+        0,
+        ge=0,
+        le=3600,
+        description=(
+            "Every this many seconds, serve an index `faqbot build` has published since "
+            "(canaries first); 0: only on POST /admin/reload or SIGHUP. "
+            "`serve --workers N` makes it 5 when unset."
+        ),
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated Host names served (`*.example.org` allowed); empty: any.",

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -223,3 +223,39 @@ def test_a_build_killed_halfway_leaves_the_serving_index_whole(
     assert after.manifest["build_id"] == before
     # the lock the killed build held does not block the next one
     assert service.build(reloadable, embedder=fake_embedder, force=True).built
+
+
+def _wait_for(check: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_with_polling_a_published_build_is_served_without_a_request(
+    reloadable: Settings, fake_embedder: FakeEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    polling = reloadable.model_copy(update={"reload_poll_seconds": 0.1})
+    with TestClient(create_app(polling, fake_embedder)) as client:
+        before = _version(client)
+        _republish(polling, fake_embedder, "three months", "four months")
+        _wait_for(lambda: _version(client) != before)
+        assert "four months" in client.post("/api/chat", json=WORK).text
+        # a build failing its canaries is refused once, then left alone until the next one
+        good = _version(client)
+        _republish(polling, fake_embedder, "after four months of rest", "when ready")
+        time.sleep(1.0)  # about ten polls
+        assert _version(client) == good
+        refusals = [r for r in caplog.records if r.getMessage().startswith("reload refused")]
+        assert len(refusals) == 1
+        assert "four months" in client.post("/api/chat", json=WORK).text
+
+
+def test_without_polling_a_published_build_waits_for_a_reload(
+    client: TestClient, reloadable: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    assert reloadable.reload_poll_seconds == 0
+    before = _version(client)
+    _republish(reloadable, fake_embedder, "three months", "four months")
+    time.sleep(0.5)
+    assert _version(client) == before

@@ -101,3 +101,62 @@ def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
     # the only address in the log is the one the server listens on, never a client's
     others = [line for line in lines if "Uvicorn running" not in line["message"]]
     assert not [line for line in others if "127.0.0.1" in json.dumps(line)]
+
+
+def test_workers_share_the_port_and_each_follows_a_new_build(
+    knowledge_dir: Path, tmp_path: Path
+) -> None:
+    (knowledge_dir / "eval").mkdir()
+    (knowledge_dir / "eval" / "canary.yaml").write_text(
+        "cases:\n  - q: When can I go back to work?\n    expect: months of rest\n", encoding="utf-8"
+    )
+    (knowledge_dir / "eval" / "targets.yaml").write_text(
+        "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
+    )
+    port = free_port()
+    env = _env(knowledge_dir, tmp_path, port) | {"FAQBOT_RELOAD_POLL_SECONDS": "0.5"}
+    faqbot = Path(sys.executable).with_name("faqbot")
+    command = [str(faqbot), "serve", "--workers", "2"]
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(command, env=env, stderr=log.open("wb"))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        before = _wait_ready(base + "/readyz", process).json()["index_version"]
+        workers = _children(process.pid)
+        assert len(workers) == 2, workers
+        for name in ("sources/tiny-blog.md", "faq.yaml"):
+            path = knowledge_dir / name
+            path.write_text(path.read_text().replace("three months", "four months"))
+        subprocess.run([str(faqbot), "build"], env=env, check=True, capture_output=True)
+        deadline = time.monotonic() + 60
+        while _count(log, "reloaded") < 2:  # nothing is sent to the server: each worker notices
+            assert time.monotonic() < deadline, "the workers did not both reload"
+            time.sleep(0.25)
+        for _ in range(10):  # fresh connections, whichever worker accepts them
+            reply = httpx.post(base + "/api/chat", json={"message": "When can I go back to work?"})
+            assert reply.headers["X-Index-Version"] != before and "four months" in reply.text
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    assert _count(log, "reloaded") == 2
+    assert _count(log, "Application startup complete.") == 2
+
+
+def _count(log: Path, message: str) -> int:
+    """JSON log lines in ``log`` with this message."""
+    lines = log.read_text(encoding="utf-8").splitlines()
+    return sum(json.loads(line).get("message") == message for line in lines if line.startswith("{"))
+
+
+def _children(pid: int) -> list[int]:
+    """Worker processes of ``pid`` (uvicorn's; multiprocessing's resource tracker left out)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines())
+            command = (status.parent / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(pid) and b"spawn_main" in command:
+            found.append(int(status.parent.name))
+    return found

@@ -1,5 +1,8 @@
 """Live reload: ``POST /admin/reload`` (staff token) or SIGHUP loads the newly built index beside
-the serving one, runs the canary questions, and swaps only if they pass.
+the serving one, runs the canary questions, and swaps only if they pass. With
+``FAQBOT_RELOAD_POLL_SECONDS`` set, each process also notices a newly published build by itself:
+that is how every worker of ``faqbot serve --workers N`` (and every replica sharing the index
+folder) follows ``faqbot build``, since a request or a signal reaches only one process.
 
 Requests already running keep the bot object they started with, so every reply comes wholly
 from one index version; the swap itself is one reference assignment.
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse
 from bot import service
 from bot.api.schemas import ErrorOut
 from bot.api.staff import Staff
+from bot.index import current_path
 
 router = APIRouter()
 log = logging.getLogger("faqbot")
@@ -66,3 +70,26 @@ def on_sighup(app: FastAPI) -> None:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload_app, app))
     except (NotImplementedError, RuntimeError, ValueError):
         log.info("SIGHUP reload unavailable in this thread")
+
+
+def published_build(app: FastAPI) -> str:
+    """The build id ``faqbot build`` last published (the ``current`` link's target), or ""."""
+    try:
+        return current_path(app.state.settings.index_dir).resolve(strict=True).name
+    except OSError:
+        return ""
+
+
+async def watch_builds(app: FastAPI, seconds: float) -> None:
+    """Every ``seconds``, reload when a build other than the serving one has been published.
+    A build that is refused is not retried until another one is published."""
+    loop = asyncio.get_running_loop()
+    refused = ""
+    while True:
+        await asyncio.sleep(seconds)
+        bot: service.Bot | None = app.state.bot
+        published = published_build(app)
+        if published in ("", refused) or (bot is not None and bot.version == published):
+            continue
+        swapped, _ = await loop.run_in_executor(None, reload_app, app)
+        refused = "" if swapped else published

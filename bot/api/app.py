@@ -3,6 +3,7 @@ and the verified index once, when the server starts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from bot import service
+from bot import logjson, service
 from bot.api import admin, pages, routes, staff
 from bot.api.errors import http_error, validation_error
 from bot.api.guard import Guard
@@ -44,7 +45,12 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
             app.state.not_ready = str(exc)
             log.error("not ready: %s", exc)
         admin.on_sighup(app)
+        watcher = None
+        if settings.reload_poll_seconds:
+            watcher = asyncio.create_task(admin.watch_builds(app, settings.reload_poll_seconds))
         yield
+        if watcher is not None:
+            watcher.cancel()
 
     return lifespan
 
@@ -86,3 +92,10 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(admin.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app as each worker process of ``faqbot serve --workers N`` makes it: settings from
+    the environment (the command puts its own there), logs as JSON lines."""
+    logjson.configure()
+    return create_app(Settings())
