@@ -19,6 +19,9 @@ from bot.words import FUNCTION_WORDS
 # bm25s's own English list has 33 words and keeps "does", "what", "how": words every question
 # has and no answer needs. Ours drops those too.
 _STOPWORDS = sorted(FUNCTION_WORDS)
+_STOPSET = frozenset(_STOPWORDS)
+#: bm25s's default token pattern (scikit-learn's): words of two or more characters
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 class Bm25:
@@ -34,17 +37,19 @@ class Bm25:
             )
             self._model.index(tokens, show_progress=False)
 
+    def query_tokens(self, query: str) -> list[str]:
+        """The stemmed words of ``query`` as ``bm25s.tokenize`` makes them for the index (same
+        pattern, stop words, stemmer), without its per-call set-up and progress-bar objects,
+        which cost more than the scoring itself on every question."""
+        words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPSET]
+        stemmed: list[str] = self._stemmer.stemWords(words)
+        return stemmed
+
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """The BM25 score of every text for the query (zeros when nothing matches)."""
         if not self._size:
             return np.zeros(0, dtype=np.float32)
-        tokens = bm25s.tokenize(
-            [query],
-            stopwords=_STOPWORDS,
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )[0]
+        tokens = self.query_tokens(query)
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)

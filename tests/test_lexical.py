@@ -1,0 +1,35 @@
+import bm25s
+import pytest
+
+from bot.lexical import _STOPWORDS, Bm25
+
+QUERIES = [
+    "How many patients were in the Swedish study?",
+    "tranplant side efects",
+    "What’s the 10-year outcome for RRMS (relapsing-remitting) patients?",
+    "Où est l'hôpital? naïve café, co-operate; e-mail A I x 5 50 70–80%",
+    "does DOES does what how",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_query_words_are_what_bm25s_makes_of_them(query: str) -> None:
+    bm25 = Bm25(["a text about stem cell transplants"])
+    expected = bm25s.tokenize(
+        [query],
+        stopwords=_STOPWORDS,
+        stemmer=bm25._stemmer,
+        return_ids=False,
+        show_progress=False,
+    )[0]
+    assert bm25.query_tokens(query) == expected
+
+
+def test_scores_rank_the_text_sharing_stemmed_words_first() -> None:
+    bm25 = Bm25(["stem cell transplants in Sweden", "relapses and disability", "cats"])
+    scores = bm25.scores("a transplant in sweden?")
+    assert scores.argmax() == 0 and scores[2] == 0
+    assert not bm25.scores("what does how").any()  # only stop words: nothing matches
+    assert Bm25([]).scores("anything").size == 0
