@@ -37,6 +37,13 @@ class Bm25:
             )
             self._model.index(tokens, show_progress=False)
 
+    def matrix_bytes(self) -> int:
+        """Memory held by the sparse score matrix (what grows with the corpus)."""
+        if not self._size:
+            return 0
+        arrays = (self._model.scores[name] for name in ("data", "indices", "indptr"))
+        return sum(int(array.nbytes) for array in arrays)
+
     def query_tokens(self, query: str) -> list[str]:
         """The stemmed words of ``query`` as ``bm25s.tokenize`` makes them for the index (same
         pattern, stop words, stemmer), without its per-call set-up and progress-bar objects,

@@ -33,3 +33,10 @@ def test_scores_rank_the_text_sharing_stemmed_words_first() -> None:
     assert scores.argmax() == 0 and scores[2] == 0
     assert not bm25.scores("what does how").any()  # only stop words: nothing matches
     assert Bm25([]).scores("anything").size == 0
+
+
+def test_matrix_bytes_grow_with_the_corpus() -> None:
+    small = Bm25(["stem cell transplant"] * 10)
+    large = Bm25(["stem cell transplant"] * 1000)
+    assert 0 < small.matrix_bytes() < large.matrix_bytes()
+    assert Bm25([]).matrix_bytes() == 0
