@@ -74,4 +74,10 @@ def expected_types(question: str) -> list[str]:
 
 def matches(text: str, types: list[str]) -> bool:
     """Whether the text contains an answer of every one of the given types."""
-    return all(_TYPES[name][1].search(text) for name in types)
+    return set(types) <= answer_types(text)
+
+
+def answer_types(text: str) -> frozenset[str]:
+    """Every answer type the text contains: computed once per span, since a span's text never
+    changes, instead of running every pattern over every candidate of every question."""
+    return frozenset(name for name, (_, gives) in _TYPES.items() if gives.search(text))

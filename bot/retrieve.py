@@ -31,7 +31,7 @@ from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
-from bot.qtype import expected_types, matches
+from bot.qtype import answer_types, expected_types
 from bot.spelling import Speller
 
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
@@ -135,6 +135,10 @@ class Retriever:
         # keywords help tell FAQ entries apart: one text per phrasing, and its entry's id
         self._faq_bm25 = Bm25([q for entry in store.faq for q in entry.phrasings])
         self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
+        self._span_types = [
+            answer_types(store.body(store.passages[s.passage_index])[s.start : s.end])
+            for s in store.spans
+        ]
         # staff-only sources are searched for staff and never shown to patients
         public = {s.id for s in store.sources.values() if s.audience == "public"}
         self._public_spans = {
@@ -260,7 +264,7 @@ class Retriever:
         lift = max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
         typed = 0.0
         if w.types and query.types:
-            typed = float(matches(store.body(passage)[span.start : span.end], query.types))
+            typed = float(all(name in self._span_types[row] for name in query.types))
         score = w.dense * dense + w.lexical * lexical + w.faq * lift + w.types * typed
         return Hit(span, passage, score, dense, lexical, faq)
 

@@ -1,4 +1,4 @@
-from bot.qtype import expected_types, matches
+from bot.qtype import answer_types, expected_types, matches
 
 
 def test_question_words_give_answer_types() -> None:
@@ -33,3 +33,10 @@ def test_durations_causes_comparisons_and_places_are_found_in_text() -> None:
     assert not matches("Younger patients respond better to the treatment.", ["comparison"])
     assert matches("Countries like Germany now offer it", ["place"])
     assert not matches("Patients with Relapsing-Remitting MS (RRMS)", ["place"])
+
+
+def test_a_text_lists_every_answer_type_it_holds() -> None:
+    text = "After three months, 174 patients at Uppsala did better than before because of it."
+    assert answer_types(text) == {"number", "time", "place", "reason", "comparison"}
+    assert answer_types("MS affects the nervous system.") == frozenset()
+    assert matches(text, ["number", "place"]) and not matches("cats", ["number"])
