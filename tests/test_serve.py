@@ -39,6 +39,24 @@ def _env(knowledge_dir: Path, tmp_path: Path, port: int) -> dict[str, str]:
     }
 
 
+def _write_canary(knowledge_dir: Path) -> None:
+    """One canary question and its target, so a reload has something to check."""
+    (knowledge_dir / "eval").mkdir()
+    (knowledge_dir / "eval" / "canary.yaml").write_text(
+        "cases:\n  - q: When can I go back to work?\n    expect: months of rest\n", encoding="utf-8"
+    )
+    (knowledge_dir / "eval" / "targets.yaml").write_text(
+        "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
+    )
+
+
+def _three_to_four_months(knowledge_dir: Path) -> None:
+    """Change the return-to-work answer in the source and its FAQ quote alike."""
+    for name in ("sources/tiny-blog.md", "faq.yaml"):
+        path = knowledge_dir / name
+        path.write_text(path.read_text().replace("three months", "four months"))
+
+
 def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path: Path) -> None:
     port = free_port()
     env = _env(knowledge_dir, tmp_path, port)
@@ -64,13 +82,7 @@ def test_serve_builds_a_missing_index_then_answers(knowledge_dir: Path, tmp_path
 def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
     knowledge_dir: Path, tmp_path: Path
 ) -> None:
-    (knowledge_dir / "eval").mkdir()
-    (knowledge_dir / "eval" / "canary.yaml").write_text(
-        "cases:\n  - q: When can I go back to work?\n    expect: months of rest\n", encoding="utf-8"
-    )
-    (knowledge_dir / "eval" / "targets.yaml").write_text(
-        "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
-    )
+    _write_canary(knowledge_dir)
     port = free_port()
     env = _env(knowledge_dir, tmp_path, port)
     faqbot = Path(sys.executable).with_name("faqbot")
@@ -80,9 +92,7 @@ def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
     try:
         before = _wait_ready(base + "/readyz", process).json()["index_version"]
         assert "three months" in httpx.post(base + "/api/chat", json={"message": unique}).text
-        for name in ("sources/tiny-blog.md", "faq.yaml"):
-            path = knowledge_dir / name
-            path.write_text(path.read_text().replace("three months", "four months"))
+        _three_to_four_months(knowledge_dir)
         subprocess.run([str(faqbot), "build"], env=env, check=True, capture_output=True)
         process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 60
@@ -106,13 +116,7 @@ def test_sighup_reloads_a_rebuilt_index_and_logs_are_json_without_questions(
 def test_workers_share_the_port_and_each_follows_a_new_build(
     knowledge_dir: Path, tmp_path: Path
 ) -> None:
-    (knowledge_dir / "eval").mkdir()
-    (knowledge_dir / "eval" / "canary.yaml").write_text(
-        "cases:\n  - q: When can I go back to work?\n    expect: months of rest\n", encoding="utf-8"
-    )
-    (knowledge_dir / "eval" / "targets.yaml").write_text(
-        "canary:\n  first_quote_accuracy: 1.0\n", encoding="utf-8"
-    )
+    _write_canary(knowledge_dir)
     port = free_port()
     env = _env(knowledge_dir, tmp_path, port) | {"FAQBOT_RELOAD_POLL_SECONDS": "0.5"}
     faqbot = Path(sys.executable).with_name("faqbot")
@@ -124,9 +128,7 @@ def test_workers_share_the_port_and_each_follows_a_new_build(
         before = _wait_ready(base + "/readyz", process).json()["index_version"]
         workers = _children(process.pid)
         assert len(workers) == 2, workers
-        for name in ("sources/tiny-blog.md", "faq.yaml"):
-            path = knowledge_dir / name
-            path.write_text(path.read_text().replace("three months", "four months"))
+        _three_to_four_months(knowledge_dir)
         subprocess.run([str(faqbot), "build"], env=env, check=True, capture_output=True)
         deadline = time.monotonic() + 60
         while _count(log, "reloaded") < 2:  # nothing is sent to the server: each worker notices
