@@ -76,7 +76,7 @@ def published_build(app: FastAPI) -> str:
     """The build id ``faqbot build`` last published (the ``current`` link's target), or ""."""
     try:
         return current_path(app.state.settings.index_dir).resolve(strict=True).name
-    except OSError:
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
         return ""
 
 
