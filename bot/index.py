@@ -1,4 +1,4 @@
-"""Build, save, load and verify the search index. The only module that imports faiss.
+"""Build, save, load and verify the search index (vector search itself: :mod:`bot.vectors`).
 
 Layout of the index folder::
 
@@ -30,36 +30,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
-import numpy.typing as npt
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
 from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
+from bot.vectors import EXACT_MAX, VectorIndex, VectorIndexError, build_vector_index
 
 # Bump when what is indexed changes without the knowledge files changing.
 FORMAT_VERSION = 6  # 6: each kind's index type is chosen by size and recorded
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
 ONNX_MIN_COSINE = 0.9999
-#: Up to this many vectors a unit kind is searched exactly (flat); above it through an HNSW
-#: graph. Exact search is linear in the corpus: ``faqbot scale`` measures both.
-EXACT_MAX = 20_000
-#: HNSW graph degree and build effort (faiss's default effort is 40; 80 gives a better graph).
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-#: Search effort starts here and doubles (up to EF_SEARCH_MAX) until recall@10 against exact
-#: search reaches RECALL_TARGET on RECALL_PROBES query-like points.
-HNSW_EF_SEARCH = 32
-EF_SEARCH_MAX = 1024
-RECALL_TARGET = 0.95
-RECALL_PROBES = 200
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
-Scores = npt.NDArray[np.float32]
-Rows = npt.NDArray[np.int64]
 _VERSIONED = (
     "faqbot",
     "faiss-cpu",
@@ -155,111 +140,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[name] = "not installed"
     return found
-
-
-class VectorIndex:
-    """Inner-product search over one unit kind's normalised vectors, exact or through HNSW.
-
-    ``spec`` says which (see :func:`plan_index`); it is recorded in the manifest.
-    """
-
-    def __init__(self, index: Any, spec: dict[str, Any]) -> None:
-        self._index = index
-        self.spec = spec
-        if spec["type"] == "hnsw":
-            index.hnsw.efSearch = int(spec["ef_search"])
-
-    @property
-    def ntotal(self) -> int:
-        """How many vectors the index holds."""
-        return int(self._index.ntotal)
-
-    @property
-    def dimension(self) -> int:
-        """The length of each vector."""
-        return int(self._index.d)
-
-    def search(self, queries: Vectors, k: int) -> tuple[Scores, Rows]:
-        """The top-k rows and inner products for each query row (rows -1 where none)."""
-        scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return scores, rows
-
-    def vector(self, row: int) -> Vectors:
-        """The stored vector of ``row`` (exact: both index types keep full vectors)."""
-        return np.asarray(self._index.reconstruct(row), dtype=np.float32)
-
-    def save(self, path: Path) -> None:
-        """Write the index to ``path``."""
-        faiss.write_index(self._index, str(path))
-
-    @classmethod
-    def read(cls, path: Path, spec: dict[str, Any]) -> VectorIndex:
-        """Read an index written by :meth:`save`; it must be of the type ``spec`` names."""
-        index = faiss.read_index(str(path))
-        wanted = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat}.get(str(spec.get("type")))
-        if wanted is None or not isinstance(index, wanted):
-            raise IndexError_(f"{path} is a {type(index).__name__}, the manifest says {spec}")
-        return cls(index, spec)
-
-
-def plan_index(count: int, exact_max: int = EXACT_MAX) -> dict[str, Any]:
-    """Which index ``count`` vectors get: exact (flat) up to ``exact_max``, HNSW above."""
-    if count <= exact_max:
-        return {"type": "flat"}
-    return {"type": "hnsw", "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
-
-
-def exact_neighbours(vectors: Vectors, queries: Vectors, k: int) -> Rows:
-    """The true top-k rows of ``vectors`` for each query, by brute force (no index kept)."""
-    _, rows = faiss.knn(
-        np.ascontiguousarray(queries, dtype=np.float32),
-        np.ascontiguousarray(vectors, dtype=np.float32),
-        k,
-        metric=faiss.METRIC_INNER_PRODUCT,
-    )
-    return np.asarray(rows, dtype=np.int64)
-
-
-def recall_at(index: VectorIndex, queries: Vectors, truth: Rows) -> float:
-    """Mean share of the true top-k rows that ``index`` also returns in its top k."""
-    k = truth.shape[1]
-    _, found = index.search(queries, k)
-    shared = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
-    return float(np.mean(shared)) / k if shared else 1.0
-
-
-def probe_queries(vectors: Vectors, count: int, seed: int = 0) -> Vectors:
-    """Query-like points near the corpus but not in it: normalised midpoints of random pairs."""
-    rng = np.random.default_rng(seed)
-    pairs = rng.integers(0, len(vectors), size=(count, 2))
-    mixed = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
-    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-    return np.asarray(mixed / np.where(norms > 0, norms, 1.0), dtype=np.float32)
-
-
-def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIndex:
-    """Index ``vectors`` as :func:`plan_index` says. For HNSW the search effort is chosen by
-    measurement: it doubles from HNSW_EF_SEARCH until recall@10 against exact search, on
-    RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec records both."""
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    spec = plan_index(len(vectors), exact_max)
-    if spec["type"] == "flat":
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-        return VectorIndex(flat, spec)
-    graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-    graph.add(vectors)
-    queries = probe_queries(vectors, RECALL_PROBES)
-    truth = exact_neighbours(vectors, queries, min(10, len(vectors)))
-    ef = HNSW_EF_SEARCH
-    while True:
-        index = VectorIndex(graph, spec | {"ef_search": ef})
-        recall = recall_at(index, queries, truth)
-        if recall >= RECALL_TARGET or ef >= EF_SEARCH_MAX:
-            index.spec["recall_at_10"] = round(recall, 4)
-            return index
-        ef *= 2
 
 
 def _write_artifacts(
@@ -515,7 +395,7 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
         indexes = {
             kind: VectorIndex.read(folder / f"{kind}.faiss", specs.get(kind, {})) for kind in KINDS
         }
-    except (ValueError, RuntimeError, AttributeError) as exc:
+    except (ValueError, RuntimeError, AttributeError, VectorIndexError) as exc:
         raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     _check_counts(store, indexes, manifest)
     return LoadedIndex(store, indexes, manifest, folder)

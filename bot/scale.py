@@ -1,7 +1,7 @@
 """Scale benchmark: the vector index and BM25 over synthetic knowledge bases of any size.
 
-``faqbot scale --sizes 100000 1000000`` builds, for each size, what ``faqbot build`` would
-build for a corpus that large (:func:`bot.index.build_vector_index`, which picks exact search
+``faqbot scale --size 100000 --size 1000000`` builds, for each size, what ``faqbot build`` would
+build for a corpus that large (:func:`bot.vectors.build_vector_index`, which picks exact search
 or HNSW by size, and :class:`bot.lexical.Bm25`) and measures it against exact search.
 
 The data are synthetic, and say so:
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.index import EXACT_MAX, build_vector_index, exact_neighbours, recall_at
 from bot.lexical import Bm25
+from bot.vectors import EXACT_MAX, build_vector_index, exact_neighbours, recall_at
 
 DIMENSION = 384
 VOCABULARY = 50_000

@@ -2,23 +2,10 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bot import index as index_module
-from bot.index import (
-    EXACT_MAX,
-    IndexError_,
-    build_index,
-    build_vector_index,
-    current_path,
-    exact_neighbours,
-    load_index,
-    plan_index,
-    probe_queries,
-    recall_at,
-    staleness,
-)
+from bot.index import IndexError_, build_index, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
 from tests.conftest import FakeEmbedder
 
@@ -145,44 +132,6 @@ def test_load_refuses_wrong_model_dimension_or_counts(
 def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexError_, match="run 'faqbot build'"):
         load_index(tmp_path / "empty", "any")
-
-
-def _unit_vectors(count: int, dimension: int = 32, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    vectors = rng.standard_normal((count, dimension)).astype(np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-def test_small_kinds_are_searched_exactly_and_large_ones_through_hnsw() -> None:
-    assert plan_index(EXACT_MAX) == {"type": "flat"}
-    assert plan_index(EXACT_MAX + 1)["type"] == "hnsw"
-    assert plan_index(10, exact_max=5)["type"] == "hnsw"
-
-
-def test_hnsw_effort_is_raised_until_recall_meets_the_target() -> None:
-    vectors = _unit_vectors(3000)
-    index = build_vector_index(vectors, exact_max=100)
-    spec = index.spec
-    assert spec["type"] == "hnsw" and spec["M"] == index_module.HNSW_M
-    assert spec["recall_at_10"] >= index_module.RECALL_TARGET
-    assert index_module.HNSW_EF_SEARCH <= spec["ef_search"] <= index_module.EF_SEARCH_MAX
-    # the recorded recall is what the index really does on fresh query-like points
-    queries = probe_queries(vectors, 100, seed=7)
-    truth = exact_neighbours(vectors, queries, 10)
-    assert recall_at(index, queries, truth) >= 0.9
-    # exact search finds the exact neighbours, whatever the data
-    assert recall_at(build_vector_index(vectors), queries, truth) == 1.0
-
-
-def test_recall_counts_shared_rows() -> None:
-    vectors = _unit_vectors(50)
-    queries = vectors[:4]
-    truth = exact_neighbours(vectors, queries, 5)
-    assert (truth[:, 0] == np.arange(4)).all()  # each vector is its own nearest
-    shifted = (truth + 1) % 50  # a deliberately wrong answer key
-    exact = build_vector_index(vectors)
-    assert recall_at(exact, queries, truth) == 1.0
-    assert recall_at(exact, queries, shifted) < 0.5
 
 
 def test_a_build_over_the_threshold_records_and_serves_hnsw(

@@ -1,33 +1,52 @@
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
 from bot.lexical import Bm25
-from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, _top_rows
+from bot.models import FaqEntry
+from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, Retriever, _top_rows
 from bot.service import Bot
 
 
-def test_faq_near_ties_lift_their_quotes_less_the_further_they_trail(bot: Bot) -> None:
+@dataclass
+class Rivals:
+    """The bot's first FAQ entry and a copy of it, "rival", quoting the next span."""
+
+    retriever: Retriever
+    best: FaqEntry
+    rival: FaqEntry
+    row: int  # the best entry's span row; the rival's is row + 1
+
+
+@pytest.fixture
+def rivals(bot: Bot) -> Iterator[Rivals]:
     retriever = bot.retriever
     best = bot.index.store.faq[0]
     row = retriever._faq_span[best.id]
-    rival = replace(best, id="rival")
     retriever._faq_span["rival"] = row + 1
+    saved = retriever._faq_bm25, retriever._faq_phrasing_ids
     try:
-        # a clear winner lifts alone (a little more for its lead: see the test below)
-        clear = retriever._faq_lifts([(best, 0.9), (rival, 0.9 - FAQ_LEAD)], "")
-        assert clear == {row: pytest.approx(0.9 + FAQ_LEAD_SHARE * FAQ_LEAD)}
-        # a dead heat lifts both alike; a near tie lifts the runner-up less
-        tie = retriever._faq_lifts([(best, 0.9), (rival, 0.9)], "")
-        assert tie == {row: 0.9, row + 1: 0.9}
-        near = retriever._faq_lifts([(best, 0.9), (rival, 0.9 - FAQ_LEAD / 2)], "")
-        assert near[row] == pytest.approx(0.9 + FAQ_LEAD_SHARE * FAQ_LEAD / 2)
-        assert FAQ_FLOOR < near[row + 1] < 0.9 - FAQ_LEAD / 2
-        # nothing at or below the floor lifts
-        assert retriever._faq_lifts([(best, FAQ_FLOOR), (rival, FAQ_FLOOR)], "") == {}
+        yield Rivals(retriever, best, replace(best, id="rival"), row)
     finally:
         del retriever._faq_span["rival"]
+        retriever._faq_bm25, retriever._faq_phrasing_ids = saved
+
+
+def test_faq_near_ties_lift_their_quotes_less_the_further_they_trail(rivals: Rivals) -> None:
+    retriever, best, rival, row = rivals.retriever, rivals.best, rivals.rival, rivals.row
+    # a clear winner lifts alone (a little more for its lead: see the test below)
+    clear = retriever._faq_lifts([(best, 0.9), (rival, 0.9 - FAQ_LEAD)], "")
+    assert clear == {row: pytest.approx(0.9 + FAQ_LEAD_SHARE * FAQ_LEAD)}
+    # a dead heat lifts both alike; a near tie lifts the runner-up less
+    tie = retriever._faq_lifts([(best, 0.9), (rival, 0.9)], "")
+    assert tie == {row: 0.9, row + 1: 0.9}
+    near = retriever._faq_lifts([(best, 0.9), (rival, 0.9 - FAQ_LEAD / 2)], "")
+    assert near[row] == pytest.approx(0.9 + FAQ_LEAD_SHARE * FAQ_LEAD / 2)
+    assert FAQ_FLOOR < near[row + 1] < 0.9 - FAQ_LEAD / 2
+    # nothing at or below the floor lifts
+    assert retriever._faq_lifts([(best, FAQ_FLOOR), (rival, FAQ_FLOOR)], "") == {}
 
 
 def test_top_rows_picks_the_highest_scores_in_any_order() -> None:
@@ -38,55 +57,39 @@ def test_top_rows_picks_the_highest_scores_in_any_order() -> None:
     assert _top_rows(np.zeros(0, dtype=np.float32), 3) == set()
 
 
-def test_faq_keywords_choose_the_entry_and_cosine_and_lead_set_the_lift(bot: Bot) -> None:
+def test_faq_keywords_choose_the_entry_and_cosine_and_lead_set_the_lift(rivals: Rivals) -> None:
     """Two entries about as close in meaning: the one sharing the question's rare words lifts
     its quote, by as much as the closest similarity says the question is a FAQ question, raised
     by a share of the winner's lead on cosine plus keywords."""
-    retriever = bot.retriever
-    best = bot.index.store.faq[0]
-    row = retriever._faq_span[best.id]
-    rival = replace(best, id="rival")
-    saved = retriever._faq_bm25, retriever._faq_phrasing_ids
-    retriever._faq_span["rival"] = row + 1
+    retriever, best, rival, row = rivals.retriever, rivals.best, rivals.rival, rivals.row
     retriever._faq_bm25 = Bm25(["How long does recovery take?", "Who decides if I can have it?"])
     retriever._faq_phrasing_ids = (best.id, "rival")
-    try:
-        faq = [(best, 0.8), (rival, 0.8 - 1.2 * FAQ_LEAD)]
-        words = "who decides if i can have the treatment"
-        matches = retriever._faq_matches(faq, words)
-        lead = matches[0][1] - matches[1][1]
-        assert matches[0][0] is rival and lead > 0
-        assert retriever._faq_lifts(faq, words) == {
-            row + 1: pytest.approx(0.8 + FAQ_LEAD_SHARE * lead)
-        }
-        # without shared words the closer entry wins as before
-        assert retriever._faq_lifts(faq, "") == {
-            row: pytest.approx(0.8 + FAQ_LEAD_SHARE * 1.2 * FAQ_LEAD)
-        }
-    finally:
-        del retriever._faq_span["rival"]
-        retriever._faq_bm25, retriever._faq_phrasing_ids = saved
+    faq = [(best, 0.8), (rival, 0.8 - 1.2 * FAQ_LEAD)]
+    words = "who decides if i can have the treatment"
+    matches = retriever._faq_matches(faq, words)
+    lead = matches[0][1] - matches[1][1]
+    assert matches[0][0] is rival and lead > 0
+    assert retriever._faq_lifts(faq, words) == {row + 1: pytest.approx(0.8 + FAQ_LEAD_SHARE * lead)}
+    # without shared words the closer entry wins as before
+    assert retriever._faq_lifts(faq, "") == {
+        row: pytest.approx(0.8 + FAQ_LEAD_SHARE * 1.2 * FAQ_LEAD)
+    }
 
 
-def test_a_clear_faq_leader_lifts_more_and_may_lift_from_just_under_the_floor(bot: Bot) -> None:
+def test_a_clear_faq_leader_lifts_more_and_may_lift_from_just_under_the_floor(
+    rivals: Rivals,
+) -> None:
     """The best match's lift grows with its lead over the next entry (capped at 1): a clear
     leader just under FAQ_FLOOR lifts a little, while a dead heat there lifts nothing."""
-    retriever = bot.retriever
-    best = bot.index.store.faq[0]
-    row = retriever._faq_span[best.id]
-    rival = replace(best, id="rival")
-    retriever._faq_span["rival"] = row + 1
-    try:
-        under = FAQ_FLOOR - 0.01
-        assert retriever._faq_lifts([(best, under), (rival, under)], "") == {}
-        clear = retriever._faq_lifts([(best, under), (rival, under - 0.3)], "")
-        assert clear == {row: pytest.approx(under + FAQ_LEAD_SHARE * 0.3)}
-        assert clear[row] > FAQ_FLOOR
-        small = retriever._faq_lifts([(best, 0.8), (rival, 0.7)], "")
-        large = retriever._faq_lifts([(best, 0.8), (rival, 0.4)], "")
-        assert small[row] < large[row]
-        # a lone entry has no lead; the lift never passes a perfect match
-        assert retriever._faq_lifts([(best, 0.9)], "") == {row: 0.9}
-        assert retriever._faq_lifts([(best, 0.99), (rival, 0.0)], "") == {row: 1.0}
-    finally:
-        del retriever._faq_span["rival"]
+    retriever, best, rival, row = rivals.retriever, rivals.best, rivals.rival, rivals.row
+    under = FAQ_FLOOR - 0.01
+    assert retriever._faq_lifts([(best, under), (rival, under)], "") == {}
+    clear = retriever._faq_lifts([(best, under), (rival, under - 0.3)], "")
+    assert clear == {row: pytest.approx(under + FAQ_LEAD_SHARE * 0.3)}
+    assert clear[row] > FAQ_FLOOR
+    small = retriever._faq_lifts([(best, 0.8), (rival, 0.7)], "")
+    large = retriever._faq_lifts([(best, 0.8), (rival, 0.4)], "")
+    assert small[row] < large[row]
+    # a lone entry has no lead; the lift never passes a perfect match
+    assert retriever._faq_lifts([(best, 0.9)], "") == {row: 0.9}
+    assert retriever._faq_lifts([(best, 0.99), (rival, 0.0)], "") == {row: 1.0}
