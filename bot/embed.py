@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import shutil
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -93,10 +96,14 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def export_onnx(self, folder: Path) -> dict[str, Any]:
+    def export_onnx(self, folder: Path, fuse: bool = True) -> dict[str, Any]:
         """Write ``model.onnx``, ``tokenizer.json`` and ``onnx.json`` for this model into
         ``folder``; returns the settings :class:`OnnxEmbedder` needs. Only mean-pooled,
-        normalised models (the sentence-transformers default) can be exported."""
+        normalised models (the sentence-transformers default) can be exported.
+
+        ``fuse`` rewrites the graph with onnxruntime's transformer fusions (attention, layer
+        norms, GELU as single kernels): the same arithmetic in fewer, larger steps, about 10 %
+        faster a question here. The build checks the result like any export."""
         kinds = [type(module).__name__ for module in self._model]
         pooling = self._model[1].get_config_dict().get("pooling_mode") if len(kinds) > 1 else None
         tokenizer = Path(self._location) / "tokenizer.json"
@@ -106,9 +113,15 @@ class SentenceTransformerEmbedder:
             )
         if not tokenizer.is_file():
             raise EmbedderError(f"ONNX export needs {tokenizer}")
-        _export(self._model[0].auto_model, self._model.tokenizer, folder / ONNX_MODEL)
+        transformer = self._model[0].auto_model
+        _export(transformer, self._model.tokenizer, folder / ONNX_MODEL)
+        fused = fuse and _fuse(folder / ONNX_MODEL, transformer.config)
         shutil.copyfile(tokenizer, folder / ONNX_TOKENIZER)
-        config = {"max_length": int(self._model.max_seq_length), "dimension": self.dimension}
+        config = {
+            "max_length": int(self._model.max_seq_length),
+            "dimension": self.dimension,
+            "fused": fused,
+        }
         (folder / ONNX_CONFIG).write_text(json.dumps(config), encoding="utf-8")
         return config
 
@@ -140,8 +153,12 @@ def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
 
     sample = tokenizer(["an example sentence"], return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "last_hidden_state")}
+    # eager attention traces to the plain matmul-softmax graph that onnxruntime's optimizer
+    # recognises and fuses (the default SDPA kernel traces to a shape it does not)
+    previous = transformer.config._attn_implementation
+    transformer.set_attn_implementation("eager")
     # the exporter warns about operators it handles; the build checks the result itself
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _restored(transformer, previous):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             LastHiddenState(transformer).eval(),
@@ -153,6 +170,35 @@ def _export(transformer: Any, tokenizer: Any, path: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
+
+
+@contextmanager
+def _restored(transformer: Any, attention: str) -> Iterator[None]:
+    """Put the transformer's attention implementation back: the build embeds with it next."""
+    try:
+        yield
+    finally:
+        transformer.set_attn_implementation(attention)
+
+
+def _fuse(path: Path, config: Any) -> bool:
+    """Rewrite the exported graph in place with onnxruntime's BERT fusions; False (graph
+    untouched) when the optimizer is unavailable or finds no attention to fuse."""
+    try:
+        from onnxruntime.transformers import optimizer
+    except ImportError:
+        return False
+    heads, hidden = getattr(config, "num_attention_heads", 0), getattr(config, "hidden_size", 0)
+    if not heads or not hidden:
+        return False
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)  # per-fusion chatter
+    model = optimizer.optimize_model(
+        str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+    )
+    if not model.get_fused_operator_statistics().get("Attention"):
+        return False
+    model.save_model_to_file(str(path))
+    return True
 
 
 class OnnxEmbedder:
@@ -175,6 +221,7 @@ class OnnxEmbedder:
         self._tokenizer.enable_truncation(max_length=int(config["max_length"]))
         self._tokenizer.enable_padding()
         self.name = name
+        self.folder = folder
         self.dimension = int(config["dimension"])
 
     def encode(self, texts: list[str], progress: bool = False) -> Vectors:

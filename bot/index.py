@@ -281,15 +281,32 @@ def _export_onnx(
     folder: Path, store: Store, vectors: dict[str, Vectors], embedder: Embedder
 ) -> dict[str, Any]:
     """Export the model to ONNX beside the index and check it embeds every corpus text as the
-    build did (cosine >= ONNX_MIN_COSINE); the manifest marks the ONNX path usable only then."""
+    build did (cosine >= ONNX_MIN_COSINE); the manifest marks the ONNX path usable only then.
+
+    The fused graph is tried first; if it fails the check, the plain export is tried."""
     export = getattr(embedder, "export_onnx", None)
     if export is None:
         return {"usable": False, "reason": f"{type(embedder).__name__} cannot be exported"}
+    texts = [t for kind in KINDS for t in _texts(store)[kind]]
+    expected = np.concatenate([vectors[kind] for kind in KINDS])
+    result = _checked_export(export, folder, embedder.name, texts, expected, fuse=True)
+    if not result["usable"] and result.get("fused"):
+        result = _checked_export(export, folder, embedder.name, texts, expected, fuse=False)
+    return result
+
+
+def _checked_export(
+    export: Callable[..., dict[str, Any]],
+    folder: Path,
+    model_name: str,
+    texts: list[str],
+    expected: Vectors,
+    fuse: bool,
+) -> dict[str, Any]:
+    """One export and its check against the build's vectors: the manifest's ``onnx`` entry."""
     try:
-        export(folder)
-        onnx = OnnxEmbedder(folder, embedder.name)
-        texts = [t for kind in KINDS for t in _texts(store)[kind]]
-        expected = np.concatenate([vectors[kind] for kind in KINDS])
+        config = export(folder, fuse=fuse)
+        onnx = OnnxEmbedder(folder, model_name)
         cosines = np.sum(onnx.encode(texts) * expected, axis=1) if texts else np.ones(1)
     except (EmbedderError, OSError, RuntimeError, ValueError) as exc:
         return {"usable": False, "reason": f"export failed: {exc}"}
@@ -297,6 +314,7 @@ def _export_onnx(
     usable = worst >= ONNX_MIN_COSINE
     return {
         "usable": usable,
+        "fused": bool(config.get("fused")),
         "min_cosine": round(worst, 6),
         "texts_checked": len(texts),
         "files": {name: sha256_file(folder / name) for name in ONNX_FILES},

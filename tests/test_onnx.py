@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import index as index_module
 from bot import service
-from bot.embed import CachedEmbedder, Embedder, OnnxEmbedder
+from bot.embed import ONNX_FILES, CachedEmbedder, Embedder, OnnxEmbedder
 from bot.evaluate import load_sets, run_eval
 from bot.index import ONNX_MIN_COSINE, current_path, load_index
 from bot.settings import Settings
@@ -32,6 +33,7 @@ def test_the_build_verifies_the_export_on_every_corpus_text(onnx_settings: Setti
     manifest = load_index(onnx_settings.index_dir, onnx_settings.model).manifest
     onnx, counts = manifest["onnx"], manifest["counts"]
     assert onnx["usable"] and onnx["min_cosine"] >= ONNX_MIN_COSINE
+    assert onnx["fused"], "all-MiniLM-L6-v2 is a BERT: its attention should fuse"
     assert onnx["texts_checked"] == counts["passages"] + counts["spans"] + counts["faq"]
 
 
@@ -42,6 +44,49 @@ def test_onnx_and_sentence_transformers_give_the_same_vectors(
     texts = ["When can I go back to work?", "x", "a long question about MS " * 60, "ÄÖü 38 °C"]
     cosines = np.sum(onnx.encode(texts) * real_embedder.encode(texts), axis=1)
     assert cosines.min() >= ONNX_MIN_COSINE
+
+
+class _CopiedExport:
+    """Stands in for the model's exporter: copies a verified export, saying it was fused
+    when asked to fuse (no torch export, so the test stays quick)."""
+
+    name = "all-MiniLM-L6-v2"
+
+    def __init__(self, source: Path) -> None:
+        self.source, self.asked = source, []
+
+    def export_onnx(self, folder: Path, fuse: bool = True) -> dict[str, object]:
+        self.asked.append(fuse)
+        for name in ONNX_FILES:
+            shutil.copyfile(self.source / name, folder / name)
+        config = json.loads((folder / "onnx.json").read_text()) | {"fused": fuse}
+        (folder / "onnx.json").write_text(json.dumps(config))
+        return config
+
+
+class _DriftsWhenFused(OnnxEmbedder):
+    """An ONNX embedder whose fused graph is a little off: the check must catch it."""
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        vectors = super().encode(texts, progress)
+        if json.loads((self.folder / "onnx.json").read_text())["fused"]:
+            vectors[:, 0] += 0.05
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+
+def test_a_fused_graph_that_drifts_is_replaced_by_the_plain_export(
+    onnx_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = current_path(onnx_settings.index_dir).resolve()
+    store = load_index(onnx_settings.index_dir, onnx_settings.model).store
+    plain = OnnxEmbedder(source, onnx_settings.model)
+    vectors = {kind: plain.encode(texts) for kind, texts in index_module._texts(store).items()}
+    monkeypatch.setattr(index_module, "OnnxEmbedder", _DriftsWhenFused)
+    exporter = _CopiedExport(source)
+    result = index_module._export_onnx(tmp_path, store, vectors, exporter)  # type: ignore[arg-type]
+    assert exporter.asked == [True, False]
+    assert result["usable"] and not result["fused"] and result["min_cosine"] >= ONNX_MIN_COSINE
 
 
 def test_serving_uses_onnx_and_never_imports_torch(onnx_settings: Settings) -> None:
