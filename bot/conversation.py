@@ -62,6 +62,9 @@ _FILLER = set(
 
 
 _PRIORITY = ("goodbye", "thanks", "about", "greeting")
+_SMALLTALK_WORDS = _FILLER | {
+    word for phrases, _ in _CATEGORIES.values() for phrase in phrases for word in phrase.split()
+}
 
 
 def _words(text: str) -> list[str]:
@@ -94,7 +97,9 @@ def _category(words: list[str]) -> str | None:
 def smalltalk_reply(message: str) -> str | None:
     """The reply when the message is only small talk, else None."""
     words = _words(message)
-    if not words or len(words) > 8:
+    # a word outside every phrase and the filler always survives the stripping below (the
+    # phrases only remove whole words), so such a message is never small talk: most aren't
+    if not words or len(words) > 8 or not _SMALLTALK_WORDS.issuperset(words):
         return None
     name = _category(words)
     return _CATEGORIES[name][1] if name else None

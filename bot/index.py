@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
@@ -43,6 +44,8 @@ FORMAT_VERSION = 6  # 6: each kind's index type is chosen by size and recorded
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
 ONNX_MIN_COSINE = 0.9999
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
+#: Row numbers of one kind of unit, as returned by a search.
+Rows = npt.NDArray[np.int64]
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
 _VERSIONED = (
@@ -92,12 +95,18 @@ class LoadedIndex:
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""
+        rows, scores = self.top(kind, vector, k)
+        return list(zip(rows.tolist(), scores.tolist(), strict=True))
+
+    def top(self, kind: str, vector: Vectors, k: int) -> tuple[Rows, npt.NDArray[np.float32]]:
+        """:meth:`search` as arrays (rows, scores), best first: no Python object per row."""
         index = self.vectors[kind]
         k = min(k, index.ntotal)
         if k <= 0:
-            return []
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores, rows = index.search(vector.reshape(1, -1), k)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+        found = rows[0] >= 0  # an approximate index may return fewer than k
+        return rows[0][found], scores[0][found]
 
 
 def current_path(index_dir: Path) -> Path:

@@ -23,13 +23,14 @@ and FAQ), which are comparable across questions; scaled BM25 is relative by cons
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.embed import Embedder, Vectors
-from bot.index import LoadedIndex
+from bot.index import LoadedIndex, Rows
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
 from bot.qtype import answer_types, expected_types
@@ -139,22 +140,24 @@ class Retriever:
         store = index.store
         self._bm25 = Bm25([self._lexical_text(span) for span in store.spans])
         # computed once, not per question: looked up for every FAQ hit
-        self._faq_rows = store.faq_rows
+        self._faq_rows = np.array(store.faq_rows, dtype=np.int64)  # phrasing row → entry
         self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
         # keywords help tell FAQ entries apart: one text per phrasing, and its entry's id
         self._faq_bm25 = Bm25([q for entry in store.faq for q in entry.phrasings])
         self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
-        self._span_types = [
-            answer_types(store.body(store.passages[s.passage_index])[s.start : s.end])
-            for s in store.spans
-        ]
+        self._span_passage = np.array([s.passage_index for s in store.spans], dtype=np.int64)
+        self._type_masks = _type_masks(
+            [
+                answer_types(store.body(store.passages[s.passage_index])[s.start : s.end])
+                for s in store.spans
+            ]
+        )
         # staff-only sources are searched for staff and never shown to patients
         public = {s.id for s in store.sources.values() if s.audience == "public"}
-        self._public_spans = {
-            row
-            for row, span in enumerate(store.spans)
-            if store.passages[span.passage_index].source_id in public
-        }
+        self._public_spans = np.array(
+            [store.passages[span.passage_index].source_id in public for span in store.spans],
+            dtype=bool,
+        )
         self._public_sources = public
         vocabulary = [s.body for s in store.sources.values()]
         vocabulary += [q for entry in store.faq for q in entry.phrasings]
@@ -181,19 +184,19 @@ class Retriever:
         if not staff:
             faq = [(e, score) for e, score in faq if e.source_id in self._public_sources]
         query = self._query(asked, vector, faq)
-        dense = dict(self.index.search("spans", vector, _CANDIDATES))
+        rows, span_scores = self.index.top("spans", vector, _CANDIDATES)
         extra = _top_rows(query.lexical, _CANDIDATES) | set(query.lifts)
-        missing = sorted(extra - set(dense))
-        dense.update(zip(missing, self.index.score("spans", vector, missing), strict=True))
+        missing = sorted(extra - set(rows.tolist()))
+        if missing:
+            rows = np.concatenate([rows, np.array(missing, dtype=np.int64)])
+            more = np.array(self.index.score("spans", vector, missing), dtype=np.float32)
+            span_scores = np.concatenate([span_scores, more])
         if not staff:
-            dense = {row: score for row, score in dense.items() if row in self._public_spans}
-        hits = sorted(
-            (self._hit(row, score, query) for row, score in dense.items()),
-            key=lambda h: h.score,
-            reverse=True,
-        )
+            public = self._public_spans[rows]
+            rows, span_scores = rows[public], span_scores[public]
+        hits = self._rank(rows, span_scores, query, k)
         unknown = tuple(self.speller.unknown_words(asked.text))
-        return Results(hits[:k], faq, unknown, use_faq=self.weights.faq > 0)
+        return Results(hits, faq, unknown, use_faq=self.weights.faq > 0)
 
     def _embed(self, asked: Question) -> Vectors:
         """One model call; a follow-up mixes in earlier turns, weighted toward the newest."""
@@ -216,13 +219,18 @@ class Retriever:
         return _Query(passages, floor, scaled, lifts, expected_types(asked.text))
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
-        """Each FAQ entry with the similarity of its closest phrasing, best first."""
-        best: dict[int, float] = {}
-        for row, score in self.index.search("faq", vector, len(self._faq_rows)):
-            entry = self._faq_rows[row]
-            best[entry] = max(score, best.get(entry, -1.0))
-        ranked = sorted(best.items(), key=lambda item: item[1], reverse=True)
-        return [(self.index.store.faq[entry], score) for entry, score in ranked]
+        """Each FAQ entry with the similarity of its closest phrasing, best first (entries
+        tied on it in the order the search found them)."""
+        rows, scores = self.index.top("faq", vector, len(self._faq_rows))
+        entries = self._faq_rows[rows]
+        _, first = np.unique(entries, return_index=True)  # where each entry is first found
+        first.sort()
+        ranked = first[np.argsort(-scores[first], kind="stable")]
+        faq = self.index.store.faq
+        return [
+            (faq[entry], score)
+            for entry, score in zip(entries[ranked].tolist(), scores[ranked].tolist(), strict=True)
+        ]
 
     def _faq_matches(
         self, faq: list[tuple[FaqEntry, float]], words: str
@@ -230,9 +238,10 @@ class Retriever:
         """Each FAQ entry with its cosine similarity plus its best phrasing's scaled BM25
         (times ``faq_lexical``), best first: which entry the question most likely means."""
         lexical = _scaled(self._faq_bm25.scores(words))
-        best: dict[str, float] = {}
-        for entry_id, score in zip(self._faq_phrasing_ids, lexical, strict=True):
-            best[entry_id] = max(best.get(entry_id, 0.0), float(score))
+        ids, groups = _groups(self._faq_phrasing_ids)
+        per_entry = np.zeros(len(ids))
+        np.maximum.at(per_entry, groups, lexical)
+        best = dict(zip(ids, per_entry.tolist(), strict=True))
         share = self.weights.faq_lexical
         mixed = [(e, score + share * best.get(e.id, 0.0)) for e, score in faq]
         return sorted(mixed, key=lambda item: item[1], reverse=True)
@@ -265,20 +274,62 @@ class Retriever:
             lifts[row] = max(lifts.get(row, 0.0), effective)
         return lifts
 
-    def _hit(self, row: int, span_score: float, query: _Query) -> Hit:
+    def _rank(
+        self, rows: Rows, span_scores: npt.NDArray[np.float32], query: _Query, k: int
+    ) -> list[Hit]:
+        """The k best candidate spans as hits, best first (ties keep the candidates' order).
+
+        Every candidate is scored in arrays and only the k kept become Hits: making a Hit
+        per candidate cost more than the rest of the search.
+        """
         store, w = self.index.store, self.weights
-        span = store.spans[row]
-        passage = store.passages[span.passage_index]
-        passage_score = query.passages.get(span.passage_index, query.passage_floor)
-        dense = w.span * span_score + (1 - w.span) * passage_score
-        lexical = float(query.lexical[row])
-        faq = query.lifts.get(row, 0.0)
-        lift = max(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
-        typed = 0.0
+        passages = self._span_passage[rows].tolist()
+        passage_scores = [query.passages.get(p, query.passage_floor) for p in passages]
+        dense = w.span * span_scores.astype(np.float64) + (1 - w.span) * np.array(passage_scores)
+        lexical = query.lexical[rows].astype(np.float64)
+        faq = np.array([query.lifts.get(row, 0.0) for row in rows.tolist()])
+        lift = np.maximum(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
+        typed = np.zeros(len(rows))
         if w.types and query.types:
-            typed = float(all(name in self._span_types[row] for name in query.types))
+            typed = self._typed(rows, query.types).astype(np.float64)
         score = w.dense * dense + w.lexical * lexical + w.faq * lift + w.types * typed
-        return Hit(span, passage, score, dense, lexical, faq)
+        hits = []
+        for i in np.argsort(-score, kind="stable")[:k].tolist():
+            span = store.spans[int(rows[i])]
+            hits.append(
+                Hit(
+                    span,
+                    store.passages[passages[i]],
+                    float(score[i]),
+                    float(dense[i]),
+                    float(lexical[i]),
+                    float(faq[i]),
+                )
+            )
+        return hits
+
+    def _typed(self, rows: Rows, types: list[str]) -> npt.NDArray[np.bool_]:
+        """Whether each span holds every answer type asked for."""
+        holds = np.ones(len(rows), dtype=bool)
+        for name in types:
+            mask = self._type_masks.get(name)
+            holds &= mask[rows] if mask is not None else False
+        return holds
+
+
+def _type_masks(types: list[frozenset[str]]) -> dict[str, npt.NDArray[np.bool_]]:
+    """For each answer type, which span rows hold it."""
+    names = sorted(set().union(*types)) if types else []
+    return {name: np.array([name in found for found in types], dtype=bool) for name in names}
+
+
+@functools.lru_cache(maxsize=4)
+def _groups(ids: tuple[str, ...]) -> tuple[tuple[str, ...], Rows]:
+    """The distinct ids in order of first appearance, and each position's index among them:
+    lets a per-phrasing score be reduced to a per-entry one in one array operation."""
+    distinct = tuple(dict.fromkeys(ids))
+    where = {entry_id: i for i, entry_id in enumerate(distinct)}
+    return distinct, np.array([where[entry_id] for entry_id in ids], dtype=np.int64)
 
 
 def _sureness(closest: float, matches: list[tuple[FaqEntry, float]]) -> float:

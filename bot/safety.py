@@ -56,6 +56,10 @@ class Category:
     patterns: tuple[re.Pattern[str], ...]
     signs: tuple[re.Pattern[str], ...] = ()  # weak alone; two in one sentence are an emergency
     strong: tuple[re.Pattern[str], ...] = ()  # an emergency even asked as a question
+    # one search telling whether any of patterns + strong (screen) or of signs (sign_screen)
+    # can match: most messages mention no emergency, and ~200 searches a clause add up
+    screen: re.Pattern[str] | None = None
+    sign_screen: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,20 @@ def _category(raw: dict[str, Any]) -> Category:
         patterns,
         signs,
         strong,
+        _either(patterns + strong),
+        _either(signs),
     )
+
+
+def _either(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
+    """One pattern that matches wherever any of ``patterns`` does, or None when joining them
+    could change what they mean (a back-reference would point at another group)."""
+    if not patterns or any(re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+    except re.error:  # e.g. a group name used in two patterns
+        return None
 
 
 def _lower_map(data: Any) -> dict[str, str]:
@@ -301,6 +318,8 @@ def _signs(sentence: str, rules: SafetyRules) -> list[Triage]:
     ("rash spreading, lips tingling, took a new antibiotic an hour ago")."""
     found = []
     for category in rules.categories:
+        if category.sign_screen is not None and not category.sign_screen.search(sentence):
+            continue
         hits = [m for sign in category.signs if (m := sign.search(sentence))]
         urgent = [m for m in hits if _judge(sentence, sentence, m, rules.cues) == "urgent"]
         if len(urgent) >= 2:
@@ -316,6 +335,7 @@ def _findings(
     found = [
         (category, match, strong)
         for category in rules.categories
+        if category.screen is None or category.screen.search(clause)
         for strong, patterns in ((False, category.patterns), (True, category.strong))
         for pattern in patterns
         if (match := pattern.search(clause))

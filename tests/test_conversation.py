@@ -31,6 +31,9 @@ def test_small_talk_is_recognised(message: str) -> None:
         "what is ms",
         "thanks, and how long is recovery?",
         "",
+        "hello there, you're great",  # "you" is stripped inside "you're", "'re" stays
+        "thanks'",
+        "hithere",
     ],
 )
 def test_questions_are_not_small_talk(message: str) -> None:

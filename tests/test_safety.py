@@ -1,5 +1,6 @@
 """Safety triage with the real rules in knowledge/safety.yaml (no model needed)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from bot.safety import (
     Cues,
     SafetyRulesError,
+    _either,
     clauses,
     fill,
     load_rules,
@@ -124,3 +126,27 @@ def test_bad_rules_are_reported_with_where_they_are(tmp_path: Path) -> None:
     (tmp_path / "safety.yaml").write_text("categories: [\n", encoding="utf-8")
     with pytest.raises(SafetyRulesError, match="not valid YAML"):
         load_rules(tmp_path)
+
+
+def test_every_category_is_screened_by_one_joined_pattern() -> None:
+    """Each category's patterns are first tried as one: if joining them failed, triage would
+    be as right but slower, so the real rules must all have their screens."""
+    for category in RULES.categories:
+        assert category.screen is not None, category.id
+        assert (category.sign_screen is not None) == bool(category.signs), category.id
+
+
+@pytest.mark.parametrize(
+    "text", ["chest pain now", "pain in my chest", "no pain", "", "chest", "bleeding badly"]
+)
+def test_a_joined_pattern_matches_exactly_where_one_of_its_parts_does(text: str) -> None:
+    parts = (re.compile(r"\bchest pain\b"), re.compile(r"pain in (my|the) chest"), re.compile("^$"))
+    joined = _either(parts)
+    assert joined is not None
+    assert bool(joined.search(text)) == any(p.search(text) for p in parts)
+
+
+def test_patterns_that_cannot_be_joined_safely_are_not_joined() -> None:
+    assert _either((re.compile(r"(a)b"), re.compile(r"(c)\1"))) is None  # back-reference
+    assert _either((re.compile(r"(?P<x>a)"), re.compile(r"(?P<x>b)"))) is None  # same name
+    assert _either(()) is None
