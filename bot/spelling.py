@@ -21,6 +21,7 @@ from bot.words import FUNCTION_WORDS
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _MIN_LENGTH = 4
 _CUTOFF = 0.8
+_MEMO_SIZE = 50_000  # words whose correction is remembered
 #: A word sharing its first this many letters with a known word of the same family is known:
 #: "conclude" is what a "Conclusion" heading is about, though their stems differ.
 _FAMILY_PREFIX = 6
@@ -58,8 +59,19 @@ class Speller:
         self._stems = set(self._stemmer.stemWords(sorted(words)))
         self._candidates = sorted(w for w in words if len(w) >= _MIN_LENGTH)
         self._families = [w for w in self._candidates if len(w) > _FAMILY_PREFIX]
+        # each word's correction, remembered: the same words recur across questions, and a
+        # fuzzy search for a misspelt one costs far more than answering the rest
+        self._fixed: dict[str, str] = {}
 
     def _fix(self, word: str) -> str:
+        fixed = self._fixed.get(word)
+        if fixed is None:
+            if len(self._fixed) >= _MEMO_SIZE:
+                self._fixed.clear()  # bounded: patients' words are unbounded
+            fixed = self._fixed[word] = self._closest(word)
+        return fixed
+
+    def _closest(self, word: str) -> str:
         lower = word.lower()
         if lower in ABBREVIATIONS:
             return ABBREVIATIONS[lower]

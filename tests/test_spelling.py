@@ -1,3 +1,6 @@
+import pytest
+
+from bot import spelling
 from bot.spelling import Speller
 
 SPELLER = Speller(["The transplant has side effects. Chemotherapy and research on relapses."])
@@ -37,3 +40,14 @@ def test_word_families_and_typos_of_question_words_are_not_unknown() -> None:
     # a shared prefix of fewer than six letters is no family: "transfusion" is not "transplant"
     assert speller.unknown_words("is a transfusion needed") == ["transfusion", "needed"]
     assert speller.unknown_words("side effects at home") == ["home"]
+
+
+def test_corrections_are_remembered_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spelling, "_MEMO_SIZE", 3)
+    speller = Speller(["The transplant has side effects."])
+    first = speller.correct("tranplant side efects now")
+    assert speller.correct("tranplant side efects now") == first == "transplant side effects now"
+    assert len(speller._fixed) <= 3
+    speller.correct("one more word here then")
+    assert len(speller._fixed) <= 3
+    assert speller.correct("efects") == "effects"  # still right after the memo was emptied
