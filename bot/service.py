@@ -86,7 +86,7 @@ def load_bot(
     raises SafetyRulesError, IndexError_ or EmbedderError."""
     rules = rules or load_rules(settings.knowledge_dir)
     index = load_index(settings.index_dir, settings.model)
-    embedder = embedder or query_embedder(index, settings.model)
+    embedder = embedder or query_embedder(index, settings.model, settings.query_cache)
     if embedder.dimension != index.manifest.get("dimension"):
         raise IndexError_(
             f"index dimension {index.manifest.get('dimension')} is not {embedder.dimension}"
@@ -96,19 +96,23 @@ def load_bot(
     return Bot(settings, embedder, index, retriever, answerer, rules)
 
 
-def query_embedder(index: LoadedIndex, model: str) -> Embedder:
+def query_embedder(index: LoadedIndex, model: str, cache: int = 1024) -> Embedder:
     """The fast ONNX embedder when the index's build verified it, else sentence-transformers
-    (and the log says why). Either way repeated queries are cached."""
+    (and the log says why). Either way the last ``cache`` distinct queries are remembered."""
     problem = onnx_problem(index)
     if problem is None and index.folder is not None:
         try:
-            return CachedEmbedder(OnnxEmbedder(index.folder, model))
+            return _cached(OnnxEmbedder(index.folder, model), cache)
         except EmbedderError as exc:
             problem = str(exc)
     log.warning(
         "ONNX query path not usable (%s): embedding with sentence-transformers on torch", problem
     )
-    return CachedEmbedder(load_embedder(model))
+    return _cached(load_embedder(model), cache)
+
+
+def _cached(embedder: Embedder, size: int) -> Embedder:
+    return CachedEmbedder(embedder, size) if size else embedder
 
 
 class ReloadError(Exception):

@@ -107,6 +107,12 @@ class Settings(BaseSettings):
             "`serve --workers N` makes it 5 when unset."
         ),
     )
+    query_cache: int = Field(
+        1024,
+        ge=0,
+        le=1_000_000,
+        description="Recent questions whose vectors are kept (LRU); 0 turns the cache off.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated Host names served (`*.example.org` allowed); empty: any.",

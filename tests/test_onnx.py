@@ -163,3 +163,10 @@ def test_query_cache_answers_repeats_without_the_model() -> None:
     cached.clear()
     cached.encode(["b"])
     assert inner.calls == 6
+
+
+def test_the_query_cache_has_the_configured_size_or_is_off(onnx_settings: Settings) -> None:
+    sized = service.load_bot(onnx_settings.model_copy(update={"query_cache": 7}))
+    assert isinstance(sized.embedder, CachedEmbedder) and sized.embedder._size == 7
+    off = service.load_bot(onnx_settings.model_copy(update={"query_cache": 0}))
+    assert isinstance(off.embedder, OnnxEmbedder)
