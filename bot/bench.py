@@ -3,12 +3,12 @@
 - embedding one question: sentence-transformers on torch vs the ONNX path;
 - ``/api/chat`` over real HTTP against ``faqbot serve``: sequentially (the server's query
   cache off, so every question costs its embedding) and with concurrent clients;
+- time from starting ``faqbot serve`` to ``/readyz`` 200, and the server's peak memory;
+- a forced index build: seconds, and passages and embedded texts a second.
 
 The sequential HTTP times and both embeddings are taken in ROUNDS interleaved passes over the
 same questions: a shared machine's speed drifts over a minute, and a ratio of numbers taken
 minutes apart measured the drift as much as the code.
-- time from starting ``faqbot serve`` to ``/readyz`` 200, and the server's peak memory;
-- a forced index build: seconds, and passages and embedded texts a second.
 """
 
 from __future__ import annotations

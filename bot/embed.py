@@ -192,12 +192,17 @@ def _fuse(path: Path, config: Any) -> bool:
     if not heads or not hidden:
         return False
     logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)  # per-fusion chatter
-    model = optimizer.optimize_model(
-        str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
-    )
-    if not model.get_fused_operator_statistics().get("Attention"):
+    try:
+        model = optimizer.optimize_model(
+            str(path), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+        )
+        if not model.get_fused_operator_statistics().get("Attention"):
+            return False
+        fused = path.with_suffix(".fused.onnx")
+        model.save_model_to_file(str(fused))
+        fused.replace(path)  # whole or not at all
+    except Exception:  # the fusion is optional: on any failure the plain graph stays
         return False
-    model.save_model_to_file(str(path))
     return True
 
 

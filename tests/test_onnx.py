@@ -10,10 +10,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from bot import embed as embed_module
 from bot import index as index_module
 from bot import service
 from bot.embed import ONNX_FILES, CachedEmbedder, Embedder, OnnxEmbedder
@@ -170,3 +172,20 @@ def test_the_query_cache_has_the_configured_size_or_is_off(onnx_settings: Settin
     assert isinstance(sized.embedder, CachedEmbedder) and sized.embedder._size == 7
     off = service.load_bot(onnx_settings.model_copy(update={"query_cache": 0}))
     assert isinstance(off.embedder, OnnxEmbedder)
+
+
+def test_a_failing_fusion_leaves_the_plain_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onnxruntime.transformers import optimizer
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("a node the optimizer did not expect")
+
+    monkeypatch.setattr(optimizer, "optimize_model", broken)
+    graph = tmp_path / "model.onnx"
+    graph.write_bytes(b"the plain graph")
+    config = SimpleNamespace(num_attention_heads=12, hidden_size=384)
+    assert embed_module._fuse(graph, config) is False
+    assert graph.read_bytes() == b"the plain graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
