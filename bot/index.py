@@ -33,16 +33,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
+from bot.embed import Embedder, Vectors
 from bot.knowledge import Knowledge, sha256_file
+from bot.onnxcheck import export_checked
 from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
 from bot.vectors import EXACT_MAX, VectorIndex, VectorIndexError, build_vector_index
 
 # Bump when what is indexed changes without the knowledge files changing.
 FORMAT_VERSION = 6  # 6: each kind's index type is chosen by size and recorded
-#: Every corpus text must embed the same through ONNX as through sentence-transformers.
-ONNX_MIN_COSINE = 0.9999
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 #: Row numbers of one kind of unit, as returned by a search.
 Rows = npt.NDArray[np.int64]
@@ -203,16 +202,27 @@ def _texts(store: Store) -> dict[str, list[str]]:
     }
 
 
-def _embed_store(store: Store, embedder: Embedder, progress: bool) -> dict[str, Vectors]:
+@dataclass(frozen=True)
+class _Embedded:
+    """Every text of the store in kind order, its vectors in the same order, and those
+    vectors split by kind."""
+
+    texts: list[str]
+    vectors: Vectors
+    by_kind: dict[str, Vectors]
+
+
+def _embed_store(store: Store, embedder: Embedder, progress: bool) -> _Embedded:
     """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
     texts = _texts(store)
-    vectors = embedder.encode([t for kind in KINDS for t in texts[kind]], progress=progress)
+    flat = [t for kind in KINDS for t in texts[kind]]
+    vectors = embedder.encode(flat, progress=progress)
     split: dict[str, Vectors] = {}
     offset = 0
     for kind in KINDS:
         split[kind] = vectors[offset : offset + len(texts[kind])].reshape(-1, embedder.dimension)
         offset += len(texts[kind])
-    return split
+    return _Embedded(flat, vectors, split)
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -254,17 +264,17 @@ def write_index(
     ``exact_max``: see :func:`plan_index`.
     """
     store = build_store(knowledge)
-    vectors = _embed_store(store, embedder, progress)
+    embedded = _embed_store(store, embedder, progress)
     (index_dir / "builds").mkdir(parents=True, exist_ok=True)
     with (index_dir / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _write_and_publish(index_dir, store, vectors, embedder, knowledge, exact_max)
+        return _write_and_publish(index_dir, store, embedded, embedder, knowledge, exact_max)
 
 
 def _write_and_publish(
     index_dir: Path,
     store: Store,
-    vectors: dict[str, Vectors],
+    embedded: _Embedded,
     embedder: Embedder,
     knowledge: Knowledge,
     exact_max: int,
@@ -272,8 +282,8 @@ def _write_and_publish(
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
     try:
-        specs = _write_artifacts(tmp, store, vectors, exact_max)
-        onnx = _export_onnx(tmp, store, vectors, embedder)
+        specs = _write_artifacts(tmp, store, embedded.by_kind, exact_max)
+        onnx = export_checked(tmp, embedder, embedded.texts, embedded.vectors)
         manifest = _manifest(store, tmp, embedder, knowledge)
         manifest |= {"vector_index": specs, "onnx": onnx}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -284,51 +294,6 @@ def _write_and_publish(
         raise
     _remove_old_builds(index_dir, final)
     return final, manifest
-
-
-def _export_onnx(
-    folder: Path, store: Store, vectors: dict[str, Vectors], embedder: Embedder
-) -> dict[str, Any]:
-    """Export the model to ONNX beside the index and check it embeds every corpus text as the
-    build did (cosine >= ONNX_MIN_COSINE); the manifest marks the ONNX path usable only then.
-
-    The fused graph is tried first; if it fails the check, the plain export is tried."""
-    export = getattr(embedder, "export_onnx", None)
-    if export is None:
-        return {"usable": False, "reason": f"{type(embedder).__name__} cannot be exported"}
-    texts = [t for kind in KINDS for t in _texts(store)[kind]]
-    expected = np.concatenate([vectors[kind] for kind in KINDS])
-    result = _checked_export(export, folder, embedder.name, texts, expected, fuse=True)
-    if not result["usable"] and result.get("fused"):
-        result = _checked_export(export, folder, embedder.name, texts, expected, fuse=False)
-    return result
-
-
-def _checked_export(
-    export: Callable[..., dict[str, Any]],
-    folder: Path,
-    model_name: str,
-    texts: list[str],
-    expected: Vectors,
-    fuse: bool,
-) -> dict[str, Any]:
-    """One export and its check against the build's vectors: the manifest's ``onnx`` entry."""
-    try:
-        config = export(folder, fuse=fuse)
-        onnx = OnnxEmbedder(folder, model_name)
-        cosines = np.sum(onnx.encode(texts) * expected, axis=1) if texts else np.ones(1)
-    except (EmbedderError, OSError, RuntimeError, ValueError) as exc:
-        return {"usable": False, "reason": f"export failed: {exc}"}
-    worst = float(cosines.min())
-    usable = worst >= ONNX_MIN_COSINE
-    return {
-        "usable": usable,
-        "fused": bool(config.get("fused")),
-        "min_cosine": round(worst, 6),
-        "texts_checked": len(texts),
-        "files": {name: sha256_file(folder / name) for name in ONNX_FILES},
-        "reason": "verified" if usable else f"a text embeds differently (cosine {worst:.6f})",
-    }
 
 
 def build_index(
@@ -355,19 +320,6 @@ def build_index(
     reason = reason or "--force"
     path, manifest = write_index(index_dir, knowledge, make_embedder(), progress, exact_max)
     return BuildResult(True, path, manifest, reason)
-
-
-def onnx_problem(index: LoadedIndex) -> str | None:
-    """Why the index's ONNX export must not embed queries (None: it may). Missing or changed
-    ONNX files only cost speed, so they are checked here, not by :func:`load_index`."""
-    onnx = index.manifest.get("onnx", {})
-    if not onnx.get("usable") or index.folder is None:
-        return str(onnx.get("reason", "the index has no ONNX export"))
-    for name in ONNX_FILES:
-        path = index.folder / name
-        if not path.is_file() or sha256_file(path) != onnx.get("files", {}).get(name):
-            return f"{path} is missing or does not match its SHA-256"
-    return None
 
 
 def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:

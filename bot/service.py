@@ -18,10 +18,10 @@ from bot.index import (
     LoadedIndex,
     build_index,
     load_index,
-    onnx_problem,
     staleness,
 )
 from bot.knowledge import hash_knowledge, load_knowledge
+from bot.onnxcheck import onnx_problem
 from bot.retrieve import Retriever
 from bot.safety import SafetyRules, SafetyRulesError, load_rules
 from bot.settings import Settings
@@ -99,7 +99,7 @@ def load_bot(
 def query_embedder(index: LoadedIndex, model: str, cache: int = 1024) -> Embedder:
     """The fast ONNX embedder when the index's build verified it, else sentence-transformers
     (and the log says why). Either way the last ``cache`` distinct queries are remembered."""
-    problem = onnx_problem(index)
+    problem = onnx_problem(index.manifest, index.folder)
     if problem is None and index.folder is not None:
         try:
             return _cached(OnnxEmbedder(index.folder, model), cache)

@@ -17,10 +17,11 @@ import pytest
 
 from bot import embed as embed_module
 from bot import index as index_module
-from bot import service
+from bot import onnxcheck, service
 from bot.embed import ONNX_FILES, CachedEmbedder, Embedder, OnnxEmbedder
 from bot.evaluate import load_sets, run_eval
-from bot.index import ONNX_MIN_COSINE, current_path, load_index
+from bot.index import current_path, load_index
+from bot.onnxcheck import ONNX_MIN_COSINE
 from bot.settings import Settings
 from tests.conftest import ROOT, FakeEmbedder
 
@@ -83,10 +84,10 @@ def test_a_fused_graph_that_drifts_is_replaced_by_the_plain_export(
     source = current_path(onnx_settings.index_dir).resolve()
     store = load_index(onnx_settings.index_dir, onnx_settings.model).store
     plain = OnnxEmbedder(source, onnx_settings.model)
-    vectors = {kind: plain.encode(texts) for kind, texts in index_module._texts(store).items()}
-    monkeypatch.setattr(index_module, "OnnxEmbedder", _DriftsWhenFused)
+    texts = [t for kind_texts in index_module._texts(store).values() for t in kind_texts]
+    monkeypatch.setattr(onnxcheck, "OnnxEmbedder", _DriftsWhenFused)
     exporter = _CopiedExport(source)
-    result = index_module._export_onnx(tmp_path, store, vectors, exporter)  # type: ignore[arg-type]
+    result = onnxcheck.export_checked(tmp_path, exporter, texts, plain.encode(texts))  # type: ignore[arg-type]
     assert exporter.asked == [True, False]
     assert result["usable"] and not result["fused"] and result["min_cosine"] >= ONNX_MIN_COSINE
 
