@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from bot.patternset import PatternSet
 from bot.settings import Settings
 
 SAFETY_FILE = "safety.yaml"
@@ -56,10 +57,6 @@ class Category:
     patterns: tuple[re.Pattern[str], ...]
     signs: tuple[re.Pattern[str], ...] = ()  # weak alone; two in one sentence are an emergency
     strong: tuple[re.Pattern[str], ...] = ()  # an emergency even asked as a question
-    # one search telling whether any of patterns + strong (screen) or of signs (sign_screen)
-    # can match: most messages mention no emergency, and ~200 searches a clause add up
-    screen: re.Pattern[str] | None = None
-    sign_screen: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +91,14 @@ class SafetyRules:
     fever_fahrenheit: float
     decisions: tuple[re.Pattern[str], ...]
     decision_message: str
+    phrase_patterns: tuple[tuple[re.Pattern[str], str], ...]  # the phrases, compiled
+    # every category's patterns and strong patterns, and every sign, searched as two sets:
+    # most messages mention no emergency, and ~200 searches a clause added up (~100 µs; see
+    # bot/patternset.py). By index: the category a pattern belongs to, and whether it is strong.
+    findable: PatternSet
+    finders: tuple[tuple[Category, bool], ...]
+    sign_set: PatternSet
+    sign_owners: tuple[Category, ...]
 
     def category(self, category_id: str) -> Category:
         """The category with this id."""
@@ -132,20 +137,7 @@ def _category(raw: dict[str, Any]) -> Category:
         patterns,
         signs,
         strong,
-        _either(patterns + strong),
-        _either(signs),
     )
-
-
-def _either(patterns: tuple[re.Pattern[str], ...]) -> re.Pattern[str] | None:
-    """One pattern that matches wherever any of ``patterns`` does, or None when joining them
-    could change what they mean (a back-reference would point at another group)."""
-    if not patterns or any(re.search(r"\\[1-9]|\(\?P=", p.pattern) for p in patterns):
-        return None
-    try:
-        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
-    except re.error:  # e.g. a group name used in two patterns
-        return None
 
 
 def _lower_map(data: Any) -> dict[str, str]:
@@ -166,16 +158,30 @@ def parse_rules(data: Any) -> SafetyRules:
     categories = tuple(_category(raw) for raw in data["categories"])
     if "fever_infection" not in {c.id for c in categories}:
         raise SafetyRulesError("category 'fever_infection' is required: temperatures fire it")
+    # in each category its patterns, then its strong patterns: the order triage reports them
+    phrases = _lower_map(data.get("phrases"))
+    owned = [(c, strong, p) for c in categories for strong in (False, True) for p in _of(c, strong)]
     return SafetyRules(
         categories=categories,
         cues=cues,
         spellings=_lower_map(data.get("spellings")),
-        phrases=_lower_map(data.get("phrases")),
+        phrases=phrases,
         fever_celsius=float(fever.get("celsius", 38.0)),
         fever_fahrenheit=float(fever.get("fahrenheit", 100.4)),
         decisions=tuple(_compile(p, "decisions") for p in decisions.get("patterns", [])),
         decision_message=str(decisions.get("message", "")),
+        phrase_patterns=tuple(
+            (re.compile(rf"\b{re.escape(phrase)}\b"), meant) for phrase, meant in phrases.items()
+        ),
+        findable=PatternSet([pattern for _, _, pattern in owned]),
+        finders=tuple((category, strong) for category, strong, _ in owned),
+        sign_set=PatternSet([sign for c in categories for sign in c.signs]),
+        sign_owners=tuple(c for c in categories for _ in c.signs),
     )
+
+
+def _of(category: Category, strong: bool) -> tuple[re.Pattern[str], ...]:
+    return category.strong if strong else category.patterns
 
 
 def load_rules(knowledge_dir: Path) -> SafetyRules:
@@ -198,34 +204,38 @@ _TENS = {"thirty": 30, "forty": 40}
 _DIGITS = "|".join(_UNITS[1:])
 
 
+_TENS_UNITS = re.compile(rf"\b(thirty|forty)[ -]({_DIGITS})\b")
+_HUNDRED = re.compile(rf"\b(?:a |one )?hundred (?:and )?({_DIGITS})\b")
+_TENS_ALONE = re.compile(r"\b(thirty|forty)\b(?= (point|degrees))")
+_POINT_UNIT = re.compile(rf"\bpoint ({'|'.join(_UNITS)})\b")
+_NUMBER_WORD = re.compile(r"\b(?:thirty|forty|hundred|point)\b")
+_SPACED_DIGITS = re.compile(r"\b(\d) (\d)\b(?=\s*(point|\.|,))")
+_DECIMAL = re.compile(r"(\d+)\s*(?:point|\.)\s*(\d)\b")
+_WORD = re.compile(r"[a-z]+")
+
+
 def _numbers_in_words(text: str) -> str:
     """ "thirty eight point five" → "38 point 5", "a hundred and one" → "101"."""
-    text = re.sub(
-        rf"\b(thirty|forty)[ -]({_DIGITS})\b",
-        lambda m: str(_TENS[m.group(1)] + _UNITS.index(m.group(2))),
-        text,
-    )
-    text = re.sub(
-        rf"\b(?:a |one )?hundred (?:and )?({_DIGITS})\b",
-        lambda m: str(100 + _UNITS.index(m.group(1))),
-        text,
-    )
-    text = re.sub(r"\b(thirty|forty)\b(?= (point|degrees))", lambda m: str(_TENS[m.group(1)]), text)
-    return re.sub(
-        rf"\bpoint ({'|'.join(_UNITS)})\b", lambda m: f"point {_UNITS.index(m.group(1))}", text
-    )
+    if not _NUMBER_WORD.search(text):  # most messages have none: skip the four passes
+        return text
+    text = _TENS_UNITS.sub(lambda m: str(_TENS[m.group(1)] + _UNITS.index(m.group(2))), text)
+    text = _HUNDRED.sub(lambda m: str(100 + _UNITS.index(m.group(1))), text)
+    text = _TENS_ALONE.sub(lambda m: str(_TENS[m.group(1)]), text)
+    return _POINT_UNIT.sub(lambda m: f"point {_UNITS.index(m.group(1))}", text)
 
 
 def normalise(message: str, rules: SafetyRules) -> str:
     """Lower case, apostrophes dropped, numbers in words and spaced digits joined ("3 8 point 6"
     → "38.6"), voice-to-text slips and misspellings corrected."""
     text = message.lower().replace("’", "'").replace("‘", "'").replace("'", "")
-    for phrase, meant in rules.phrases.items():
-        text = re.sub(rf"\b{re.escape(phrase)}\b", meant, text)
+    for phrase, meant in rules.phrase_patterns:
+        text = phrase.sub(meant, text)
     text = _numbers_in_words(text)
-    text = re.sub(r"\b(\d) (\d)\b(?=\s*(point|\.|,))", r"\1\2", text)
-    text = re.sub(r"(\d+)\s*(?:point|\.)\s*(\d)\b", r"\1.\2", text)
-    return re.sub(r"[a-z]+", lambda m: rules.spellings.get(m.group(0), m.group(0)), text)
+    text = _SPACED_DIGITS.sub(r"\1\2", text)
+    text = _DECIMAL.sub(r"\1.\2", text)
+    if rules.spellings.keys().isdisjoint(_WORD.findall(text)):
+        return text
+    return _WORD.sub(lambda m: rules.spellings.get(m.group(0), m.group(0)), text)
 
 
 def _parts(text: str, breaks: re.Pattern[str]) -> list[str]:
@@ -316,11 +326,9 @@ def _reads_normal(text: str, rules: SafetyRules) -> bool:
 def _signs(sentence: str, rules: SafetyRules) -> list[Triage]:
     """Categories with two or more of their weak signs in the sentence, each judged in context
     ("rash spreading, lips tingling, took a new antibiotic an hour ago")."""
-    found = []
+    found, signs = [], rules.sign_set.matches(sentence)
     for category in rules.categories:
-        if category.sign_screen is not None and not category.sign_screen.search(sentence):
-            continue
-        hits = [m for sign in category.signs if (m := sign.search(sentence))]
+        hits = [match for i, match in signs if rules.sign_owners[i] is category]
         urgent = [m for m in hits if _judge(sentence, sentence, m, rules.cues) == "urgent"]
         if len(urgent) >= 2:
             found.append(Triage(category, True, " + ".join(m.group(0) for m in urgent)))
@@ -333,12 +341,8 @@ def _findings(
     """(category, match, strong) for every pattern and reading in a clause; a temperature
     reading and a `strong` pattern stay emergencies even when asked as a question."""
     found = [
-        (category, match, strong)
-        for category in rules.categories
-        if category.screen is None or category.screen.search(clause)
-        for strong, patterns in ((False, category.patterns), (True, category.strong))
-        for pattern in patterns
-        if (match := pattern.search(clause))
+        (rules.finders[i][0], match, rules.finders[i][1])
+        for i, match in rules.findable.matches(clause)
     ]
     fever = rules.category("fever_infection")
     if reads_normal:
