@@ -8,6 +8,7 @@ a day without its address ever being written down or linkable across days.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -21,9 +22,14 @@ _PROCESS_SECRET = secrets.token_bytes(32)
 
 def client_hash(address: str, day: dt.date | None = None) -> str:
     """A short, keyed, daily-rotating hash of a client address."""
-    day = day or dt.datetime.now(dt.UTC).date()
-    key = hmac.new(_PROCESS_SECRET, day.isoformat().encode(), hashlib.sha256).digest()
+    key = _daily_key(day or dt.datetime.now(dt.UTC).date())
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4)
+def _daily_key(day: dt.date) -> bytes:
+    # once a day, not once a request
+    return hmac.new(_PROCESS_SECRET, day.isoformat().encode(), hashlib.sha256).digest()
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,6 +56,12 @@ def configure(level: int = logging.INFO) -> None:
     logger.handlers[:] = [handler]
     logger.setLevel(level)
     logger.propagate = False
+    # the JSON lines never show the caller's file and line, thread or process: skip finding
+    # them for every record (the logging HOWTO's "Optimization"; ~15 µs a request)
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 #: uvicorn's own messages (start, stop, errors) as JSON lines too; its access log is off.
