@@ -49,6 +49,45 @@ def test_onnx_and_sentence_transformers_give_the_same_vectors(
     assert cosines.min() >= ONNX_MIN_COSINE
 
 
+def test_the_graph_pools_and_normalises_and_one_text_embeds_as_in_a_batch(
+    onnx_settings: Settings,
+) -> None:
+    """Pooling and normalising are in the exported graph; a single query (tokenised on its
+    own) gets the same vector as inside a padded batch."""
+    folder = current_path(onnx_settings.index_dir).resolve()
+    assert json.loads((folder / "onnx.json").read_text())["pooled"] is True
+    onnx = OnnxEmbedder(folder, onnx_settings.model)
+    assert [o.name for o in onnx._session.get_outputs()] == ["sentence_embedding"]
+    texts = ["When can I go back to work?", "a much longer question about relapses " * 5]
+    batch = onnx.encode(texts)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    for text, row in zip(texts, batch, strict=True):
+        assert float(onnx.encode([text])[0] @ row) >= ONNX_MIN_COSINE
+
+
+class _TokenStates:
+    """A session like an export made before pooling moved into the graph: token states out."""
+
+    def __init__(self, states: np.ndarray) -> None:
+        self.states = states
+
+    def run(self, outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return [self.states[:, : feeds["input_ids"].shape[1]]]
+
+
+def test_an_export_from_before_pooling_in_the_graph_is_pooled_after_the_run(
+    onnx_settings: Settings,
+) -> None:
+    onnx = OnnxEmbedder(current_path(onnx_settings.index_dir).resolve(), onnx_settings.model)
+    onnx._pooled = False
+    states = np.random.default_rng(0).normal(size=(1, 64, 384)).astype(np.float32)
+    onnx._session = _TokenStates(states)
+    tokens = len(onnx._tokenizer.encode("hello there").ids)
+    expected = states[0, :tokens].mean(axis=0)
+    expected /= np.linalg.norm(expected)
+    assert np.allclose(onnx.encode(["hello there"])[0], expected, atol=1e-6)
+
+
 class _CopiedExport:
     """Stands in for the model's exporter: copies a verified export, saying it was fused
     when asked to fuse (no torch export, so the test stays quick)."""
