@@ -158,8 +158,8 @@ def parse_rules(data: Any) -> SafetyRules:
     categories = tuple(_category(raw) for raw in data["categories"])
     if "fever_infection" not in {c.id for c in categories}:
         raise SafetyRulesError("category 'fever_infection' is required: temperatures fire it")
-    # in each category its patterns, then its strong patterns: the order triage reports them
     phrases = _lower_map(data.get("phrases"))
+    # in each category its patterns, then its strong patterns: the order triage reports them
     owned = [(c, strong, p) for c in categories for strong in (False, True) for p in _of(c, strong)]
     return SafetyRules(
         categories=categories,
