@@ -31,20 +31,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from bot.embed import Embedder, Vectors
-from bot.knowledge import Knowledge, sha256_file
+from bot.knowledge import Knowledge, first_unmatched, sha256_file
 from bot.onnxcheck import export_checked
 from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, passage_text, span_text
 from bot.store import Store, build_store
-from bot.vectors import EXACT_MAX, VectorIndex, VectorIndexError, build_vector_index
+from bot.vectors import (
+    EXACT_MAX,
+    Rows,
+    Scores,
+    VectorIndex,
+    VectorIndexError,
+    build_vector_index,
+)
 
 # Bump when what is indexed changes without the knowledge files changing.
 FORMAT_VERSION = 6  # 6: each kind's index type is chosen by size and recorded
 ARTIFACTS = ("passages.faiss", "spans.faiss", "faq.faiss", "store.json")
 #: Row numbers of one kind of unit, as returned by a search.
-Rows = npt.NDArray[np.int64]
 KINDS = ("passages", "spans", "faq")
 _PARAMS = {"max_span_chars": MAX_SPAN_CHARS, "min_span_words": MIN_SPAN_WORDS}
 _VERSIONED = (
@@ -89,15 +94,15 @@ class LoadedIndex:
 
     def score(self, kind: str, vector: Vectors, rows: list[int]) -> list[float]:
         """Inner product of ``vector`` with the given rows of ``kind`` (exact, any rows)."""
-        index = self.vectors[kind]
-        return [float(index.vector(row) @ vector) for row in rows]
+        # one batched fetch; a dot product per row, as the scores have always been computed
+        return [float(stored @ vector) for stored in self.vectors[kind].vectors(rows)]
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""
         rows, scores = self.top(kind, vector, k)
         return list(zip(rows.tolist(), scores.tolist(), strict=True))
 
-    def top(self, kind: str, vector: Vectors, k: int) -> tuple[Rows, npt.NDArray[np.float32]]:
+    def top(self, kind: str, vector: Vectors, k: int) -> tuple[Rows, Scores]:
         """:meth:`search` as arrays (rows, scores), best first: no Python object per row."""
         index = self.vectors[kind]
         k = min(k, index.ntotal)
@@ -322,14 +327,18 @@ def build_index(
     return BuildResult(True, path, manifest, reason)
 
 
+def check_dimension(manifest: dict[str, Any], dimension: int) -> None:
+    """Raise :class:`IndexError_` unless the index's vectors have ``dimension`` entries."""
+    if manifest.get("dimension") != dimension:
+        raise IndexError_(f"index dimension {manifest.get('dimension')} is not {dimension}")
+
+
 def _check_artifacts(folder: Path, manifest: dict[str, Any]) -> None:
-    expected = manifest.get("artifacts", {})
-    for name in ARTIFACTS:
-        path = folder / name
-        if not path.is_file():
-            raise IndexError_(f"{path} is missing")
-        if sha256_file(path) != expected.get(name):
-            raise IndexError_(f"{path} does not match its SHA-256 in the manifest")
+    path = first_unmatched(folder, ARTIFACTS, manifest.get("artifacts", {}))
+    if path is not None and not path.is_file():
+        raise IndexError_(f"{path} is missing")
+    if path is not None:
+        raise IndexError_(f"{path} does not match its SHA-256 in the manifest")
 
 
 def _check_counts(store: Store, indexes: dict[str, VectorIndex], manifest: dict[str, Any]) -> None:
@@ -365,8 +374,8 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
         raise IndexError_(f"index format {manifest.get('format')} is not {FORMAT_VERSION}")
     if manifest.get("model") != model:
         raise IndexError_(f"index was built with model '{manifest.get('model')}', not '{model}'")
-    if dimension is not None and manifest.get("dimension") != dimension:
-        raise IndexError_(f"index dimension {manifest.get('dimension')} is not {dimension}")
+    if dimension is not None:
+        check_dimension(manifest, dimension)
     _check_artifacts(folder, manifest)
     try:
         store = Store.from_json((folder / "store.json").read_text(encoding="utf-8"))

@@ -69,8 +69,7 @@ def highlight(query: str, text: str) -> list[tuple[str, bool]]:
     """``text`` cut into pieces, each marked True when it is a word sharing a stem with a
     content word of ``query``: what a staff search shows in bold. The pieces join to ``text``."""
     stemmer: Any = Stemmer.Stemmer("english")
-    stops = set(_STOPWORDS)
-    wanted = {stemmer.stemWord(w) for w in _WORD.findall(query.lower()) if w not in stops}
+    wanted = {stemmer.stemWord(w) for w in _WORD.findall(query.lower()) if w not in _STOPSET}
     pieces: list[tuple[str, bool]] = []
     at = 0
     for match in _WORD.finditer(text):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
-from bot.knowledge import sha256_file
+from bot.knowledge import first_unmatched, sha256_file
 
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
 ONNX_MIN_COSINE = 0.9999
@@ -70,8 +70,5 @@ def onnx_problem(manifest: dict[str, Any], folder: Path | None) -> str | None:
     onnx = manifest.get("onnx", {})
     if not onnx.get("usable") or folder is None:
         return str(onnx.get("reason", "the index has no ONNX export"))
-    for name in ONNX_FILES:
-        path = folder / name
-        if not path.is_file() or sha256_file(path) != onnx.get("files", {}).get(name):
-            return f"{path} is missing or does not match its SHA-256"
-    return None
+    path = first_unmatched(folder, ONNX_FILES, onnx.get("files", {}))
+    return None if path is None else f"{path} is missing or does not match its SHA-256"

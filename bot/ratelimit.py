@@ -32,11 +32,13 @@ class RateLimiter:
             return None
         now = self.clock()
         with self._lock:
-            tokens, then = self._buckets.get(key, (self.capacity, now))
+            known = self._buckets.get(key)
+            if known is None:
+                self._prune(now)  # only a new client can grow the table: scan then, not always
+            tokens, then = known or (self.capacity, now)
             tokens = min(self.capacity, tokens + (now - then) * self.rate)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
-                self._prune(now)
                 return None
             self._buckets[key] = (tokens, now)
             return max(1, math.ceil((1.0 - tokens) / self.rate))

@@ -31,11 +31,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.embed import Embedder, Vectors
-from bot.index import LoadedIndex, Rows
+from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
 from bot.qtype import answer_types, expected_types
 from bot.spelling import Speller
+from bot.vectors import Rows
 
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
 FAQ_FLOOR = 0.7
@@ -55,7 +56,9 @@ FAQ_LEAD_SHARE = 0.25
 #: Weights of earlier user turns mixed into a follow-up's query vector, newest first (the
 #: message itself weighs 1): "what are the risks of that?" says little without its topic.
 CONTEXT_WEIGHTS = (1.0, 0.5)
-_CANDIDATES = 200
+#: Spans each of dense and keyword search puts forward per question (the scale benchmark
+#: times BM25 with the same number).
+CANDIDATES = 200
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,8 @@ class Retriever:
         if not staff:
             faq = [(e, score) for e, score in faq if e.source_id in self._public_sources]
         query = self._query(asked, vector, faq)
-        rows, span_scores = self.index.top("spans", vector, _CANDIDATES)
-        extra = _top_rows(query.lexical, _CANDIDATES) | set(query.lifts)
+        rows, span_scores = self.index.top("spans", vector, CANDIDATES)
+        extra = _top_rows(query.lexical, CANDIDATES) | set(query.lifts)
         missing = sorted(extra - set(rows.tolist()))
         if missing:
             rows = np.concatenate([rows, np.array(missing, dtype=np.int64)])
@@ -211,7 +214,7 @@ class Retriever:
         return np.asarray(mixed / norm if norm else mixed, dtype=np.float32)
 
     def _query(self, asked: Question, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
-        passages = dict(self.index.search("passages", vector, _CANDIDATES))
+        passages = dict(self.index.search("passages", vector, CANDIDATES))
         # the message counts twice, the newest earlier turn once: weighted toward the newest
         words = " ".join([asked.text, asked.text, *asked.context[:1]])
         scaled = _scaled(self._bm25.scores(words))
@@ -225,12 +228,11 @@ class Retriever:
         rows, scores = self.index.top("faq", vector, len(self._faq_rows))
         entries = self._faq_rows[rows]
         _, first = np.unique(entries, return_index=True)  # where each entry is first found
-        first.sort()
-        ranked = first[np.argsort(-scores[first], kind="stable")]
+        first.sort()  # the search's order is best first: so is each entry's first place
         faq = self.index.store.faq
         return [
             (faq[entry], score)
-            for entry, score in zip(entries[ranked].tolist(), scores[ranked].tolist(), strict=True)
+            for entry, score in zip(entries[first].tolist(), scores[first].tolist(), strict=True)
         ]
 
     def _faq_matches(

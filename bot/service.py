@@ -17,6 +17,7 @@ from bot.index import (
     IndexError_,
     LoadedIndex,
     build_index,
+    check_dimension,
     load_index,
     staleness,
 )
@@ -87,10 +88,7 @@ def load_bot(
     rules = rules or load_rules(settings.knowledge_dir)
     index = load_index(settings.index_dir, settings.model)
     embedder = embedder or query_embedder(index, settings.model, settings.query_cache)
-    if embedder.dimension != index.manifest.get("dimension"):
-        raise IndexError_(
-            f"index dimension {index.manifest.get('dimension')} is not {embedder.dimension}"
-        )
+    check_dimension(index.manifest, embedder.dimension)
     retriever = Retriever(index, embedder)
     answerer = Answerer(retriever, settings, rules)
     return Bot(settings, embedder, index, retriever, answerer, rules)

@@ -58,7 +58,7 @@ class Speller:
         self._known = words
         self._stems = set(self._stemmer.stemWords(sorted(words)))
         self._candidates = sorted(w for w in words if len(w) >= _MIN_LENGTH)
-        self._families = [w for w in self._candidates if len(w) > _FAMILY_PREFIX]
+        self._family_prefixes = {w[:_FAMILY_PREFIX] for w in words if len(w) > _FAMILY_PREFIX}
         # each word's correction, remembered: the same words recur across questions, and a
         # fuzzy search for a misspelt one costs far more than answering the rest
         self._fixed: dict[str, str] = {}
@@ -105,10 +105,7 @@ class Speller:
     def _same_family(self, word: str) -> bool:
         """Whether a known word of seven letters or more starts like this one ("conclude",
         "conclusion"): one family of words, which stemming does not always join."""
-        if len(word) <= _FAMILY_PREFIX:
-            return False
-        prefix = word[:_FAMILY_PREFIX]
-        return any(k.startswith(prefix) for k in self._families)
+        return len(word) > _FAMILY_PREFIX and word[:_FAMILY_PREFIX] in self._family_prefixes
 
     def correct(self, text: str) -> str:
         """The text with unknown words replaced by their closest known word, if any."""

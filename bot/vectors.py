@@ -5,6 +5,7 @@ that imports faiss.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,12 @@ class VectorIndex:
         scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
         return scores, rows
 
-    def vector(self, row: int) -> Vectors:
-        """The stored vector of ``row`` (exact: both index types keep full vectors)."""
-        return np.asarray(self._index.reconstruct(row), dtype=np.float32)
+    def vectors(self, rows: Sequence[int]) -> Vectors:
+        """The stored vectors of ``rows``, in order (exact: both index types keep full vectors)."""
+        if not len(rows):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        found = self._index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return np.asarray(found, dtype=np.float32)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path``."""

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from bot import ratelimit
 from bot.api import create_app
 from bot.api.guard import MAX_BODY, host_allowed
 from bot.logjson import JsonFormatter, client_hash
@@ -109,6 +110,21 @@ def test_rate_limiter_allows_a_burst_then_one_per_interval() -> None:
     now[0] += 2.0
     assert limiter.retry_after("a") is None
     assert RateLimiter(0).retry_after("a") is None  # 0 turns it off
+
+
+def test_rate_limiter_forgets_full_buckets_when_a_new_client_comes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ratelimit, "_PRUNE_AT", 3)
+    now = [0.0]
+    limiter = RateLimiter(30, clock=lambda: now[0])
+    for client in ("a", "b", "c"):
+        assert limiter.retry_after(client) is None
+    assert limiter.retry_after("a") is None  # a known client: nothing is scanned or dropped
+    assert sorted(limiter._buckets) == ["a", "b", "c"]
+    now[0] += 60.0  # every bucket has refilled
+    assert limiter.retry_after("d") is None
+    assert sorted(limiter._buckets) == ["d"]  # the full ones were forgotten
 
 
 def test_over_the_limit_gets_429_with_retry_after(built: Settings, fake: FakeEmbedder) -> None:

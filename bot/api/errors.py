@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 
 from bot.answer import escalation
 from bot.api.schemas import MAX_HISTORY, MAX_MESSAGE
-from bot.models import reply_to_dict
+from bot.models import Reply, reply_to_dict
 
 _BY_TYPE = {
     "missing": "is required",
@@ -47,14 +47,21 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
 
 
+def chat_escalation(app: Any, path: str, body: Any) -> Reply | None:
+    """The escalation for a ``/api/chat`` request body (parsed JSON) that describes an
+    emergency, else None: for requests refused before they are answered (invalid in form,
+    rate limited). Triage reads the whole message, whatever its size."""
+    rules = getattr(app.state, "rules", None)
+    message = body.get("message") if isinstance(body, dict) else None
+    if path != "/api/chat" or rules is None or not isinstance(message, str):
+        return None
+    return escalation(message, rules, app.state.settings)
+
+
 def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
     """An escalation when a chat request that is invalid only in form (a message over 1000
-    characters, say) describes an emergency: triage reads the whole message, whatever its size."""
-    rules = getattr(request.app.state, "rules", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    if request.url.path != "/api/chat" or rules is None or not isinstance(message, str):
-        return None
-    reply = escalation(message, rules, request.app.state.settings)
+    characters, say) describes an emergency."""
+    reply = chat_escalation(request.app, request.url.path, body)
     if reply is None:
         return None
     return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})

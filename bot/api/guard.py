@@ -21,10 +21,10 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 
+from bot.api.errors import chat_escalation
 from bot.api.headers import SECURITY_HEADERS
 from bot.logjson import client_hash
 from bot.ratelimit import RateLimiter
-from bot.safety import triage
 from bot.settings import Settings
 
 Scope = MutableMapping[str, Any]
@@ -143,15 +143,13 @@ class Guard:
     @staticmethod
     def _urgent(scope: Scope, body: bytes) -> bool:
         """Whether a chat request describes an emergency: it is never rate limited."""
-        rules = getattr(scope["app"].state, "rules", None)
-        if scope["path"] != "/api/chat" or rules is None or not body:
+        if scope["path"] != "/api/chat" or not body:
             return False
         try:
-            message = json.loads(body).get("message")
-        except Exception:  # any body a client can send: bad JSON, too deep, not an object
+            parsed = json.loads(body)
+        except Exception:  # any body a client can send: bad JSON, too deep
             return False
-        found = triage(message, rules) if isinstance(message, str) else None
-        return found is not None and found.urgent
+        return chat_escalation(scope["app"], scope["path"], parsed) is not None
 
     @staticmethod
     def _add_headers(scope: Scope, headers: MutableHeaders, request_id: str) -> None:
