@@ -2,7 +2,11 @@
 
 What is stored by default: the vote, the reply kind, the quoted passage ids and the time. The
 question text is stored only when ``log_questions`` is on, and is deleted after
-``retention_days``. One short connection per call keeps it safe across server threads.
+``retention_days``.
+
+One connection per store, kept open and shared by the server's threads under a lock: opening
+and closing one per write cost about 1.3 ms (closing the last connection to a WAL database
+checkpoints it), against 0.02 ms for a write on an open one (measured on this machine).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +34,10 @@ CREATE TABLE IF NOT EXISTS unanswered (
     at TEXT NOT NULL,
     question TEXT
 );
+-- only rows still holding a question text: the purge on every write reads these alone, not a
+-- table that grows by a row for every unanswered question (a full scan took 10 ms at 100 000)
+CREATE INDEX IF NOT EXISTS votes_texts ON votes (at) WHERE question IS NOT NULL;
+CREATE INDEX IF NOT EXISTS unanswered_texts ON unanswered (at) WHERE question IS NOT NULL;
 """
 
 
@@ -60,21 +69,29 @@ class FeedbackStore:
         self.log_questions = log_questions
         self.retention = dt.timedelta(days=retention_days)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")  # a property of the file: set once
-            db.executescript(_SCHEMA)
-        self.purge()
+        # server threads take turns through the lock; other processes (workers) through
+        # SQLite's own locking, waiting up to 5 s for a busy file
+        self._db = sqlite3.connect(path, timeout=5, check_same_thread=False)
+        self._lock = threading.Lock()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")  # a property of the file: set once
+            # with WAL, NORMAL never corrupts the file; a power cut may lose the last counts
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self.purge()
+        except sqlite3.Error:
+            self._db.close()
+            raise
+
+    def close(self) -> None:
+        """Close the connection (the server does at shutdown)."""
+        with self._lock:
+            self._db.close()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=5)
-        try:
-            # with WAL, NORMAL never corrupts the file; a power cut may lose the last counts
-            db.execute("PRAGMA synchronous=NORMAL")
-            with db:  # commits, or rolls back on error: nothing is half-written
-                yield db
-        finally:
-            db.close()
+        with self._lock, self._db:  # commits, or rolls back on error: nothing half-written
+            yield self._db
 
     def _question(self, text: str | None) -> str | None:
         return text if self.log_questions and text else None

@@ -51,6 +51,8 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
         yield
         if watcher is not None:
             watcher.cancel()
+        if app.state.feedback is not None:
+            app.state.feedback.close()
 
     return lifespan
 
