@@ -19,6 +19,7 @@ from bot import logjson, service
 from bot.api import admin, pages, routes, staff
 from bot.api.errors import http_error, validation_error
 from bot.api.guard import Guard
+from bot.api.lane import ChatLane
 from bot.api.pages import WEB_DIR
 from bot.embed import Embedder, EmbedderError
 from bot.feedback import FeedbackStore
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_middleware(ChatLane)  # added first: the innermost layer, inside CORS and the guard
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

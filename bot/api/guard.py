@@ -125,16 +125,16 @@ class Guard:
         declared = _header(scope, "content-length")
         if declared and (not declared.isdigit() or len(declared) > 9 or int(declared) > MAX_BODY):
             return self._too_large(request_id), receive
-        body, complete = await _read_body(receive)
+        body, complete = await read_body(receive)
         if not complete:
             return self._too_large(request_id), receive
-        replay = _replay(body, receive)
+        again = replay(body, receive)
         if path.startswith(LIMITED):
             wait = self.limiter.retry_after(address)
             if wait is not None and not self._urgent(scope, body):
                 text = f"Too many requests. Please wait {wait} seconds and try again."
-                return _error(429, text, request_id, {"Retry-After": str(wait)}), replay
-        return None, replay
+                return _error(429, text, request_id, {"Retry-After": str(wait)}), again
+        return None, again
 
     @staticmethod
     def _too_large(request_id: str) -> Any:
@@ -193,8 +193,8 @@ def _headers(scope: Scope, name: str) -> list[str]:
     ]
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body, stopping as soon as it passes the limit (then complete is False)."""
+async def read_body(receive: Receive, limit: int | None = MAX_BODY) -> tuple[bytes, bool]:
+    """The request body, stopping as soon as it passes ``limit`` (then complete is False)."""
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -202,7 +202,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if limit is not None and size > limit:
             return b"", False
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -210,7 +210,7 @@ async def _read_body(receive: Receive) -> tuple[bytes, bool]:
     return b"".join(chunks), True
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body already read, then waits on the real one."""
     given = False
 

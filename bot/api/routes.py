@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -34,42 +35,56 @@ async def chat(body: ChatRequest, request: Request) -> Response:
     # answered on the event loop, not in a worker thread: an answer is a few milliseconds of
     # CPU, and the thread hop cost more than it bought (measured: ~0.2 ms less a request
     # in-process; 16 clients over HTTP, 780 against 500 requests a second)
+    answered = chat_response(request.scope, body)
+    if answered is not None:
+        return answered
     message = body.message.strip()
-    bot: Bot | None = request.app.state.bot
-    if bot is not None:
-        history = [Turn(turn.role, turn.text) for turn in body.history]
-        reply = bot.answerer.reply(message, history)
-        response = reply_response(request, reply, bot)
-        if reply.kind == "no_answer":
-            # counted after the reply is sent: the patient does not wait for the disk
-            response.background = BackgroundTask(_count_unanswered, request, message)
-        return response
     rules: SafetyRules | None = request.app.state.rules
     urgent = escalation(message, rules, request.app.state.settings) if rules else None
     if urgent is not None:
-        return reply_response(request, urgent, None)
+        return reply_response(request.scope, urgent, None)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
 
 
-def reply_response(request: Request, reply: Reply, bot: Bot | None) -> Response:
-    """The reply as JSON, telling the log line what was replied (kind, passage ids, never
-    text) and the client which index version the whole reply came from.
+def chat_response(scope: MutableMapping[str, Any], body: ChatRequest) -> Response | None:
+    """The loaded bot's reply to a valid chat request, or None while no index is loaded.
+
+    Shared by the route and :mod:`bot.api.lane`, so both answer alike.
+    """
+    state = scope["app"].state
+    bot: Bot | None = state.bot
+    if bot is None:
+        return None
+    message = body.message.strip()
+    history = [Turn(turn.role, turn.text) for turn in body.history]
+    reply = bot.answerer.reply(message, history)
+    response = reply_response(scope, reply, bot)
+    if reply.kind == "no_answer":
+        # counted after the reply is sent: the patient does not wait for the disk
+        response.background = BackgroundTask(_count_unanswered, state.feedback, message)
+    return response
+
+
+def reply_response(scope: MutableMapping[str, Any], reply: Reply, bot: Bot | None) -> Response:
+    """The reply as JSON, telling the log line (through the request's state) what was replied
+    (kind, passage ids, never text) and the client which index version the whole reply came
+    from.
 
     The reply is built by the library in the contract's shape (tests check it against
     ``ChatReply``), so it is serialised directly: re-validating it cost more than answering.
     """
-    request.state.kind = reply.kind
-    request.state.passage_ids = [quote.passage_id for quote in reply.quotes]
+    state = scope.setdefault("state", {})
+    state["kind"] = reply.kind
+    state["passage_ids"] = [quote.passage_id for quote in reply.quotes]
     headers = {}
     if bot is not None:
-        request.state.index_version = headers["X-Index-Version"] = bot.version
+        state["index_version"] = headers["X-Index-Version"] = bot.version
     return JSONResponse(reply_to_dict(reply), headers=headers)
 
 
-def _count_unanswered(request: Request, message: str) -> None:
+def _count_unanswered(feedback: FeedbackStore | None, message: str) -> None:
     """Count a question the sources do not cover, for the staff page. A failing database
     must never cost a patient the answer, so errors are logged and passed over."""
-    feedback: FeedbackStore | None = request.app.state.feedback
     if feedback is None:
         return
     try:
