@@ -230,3 +230,8 @@ def span_text(span: Span, passage: Passage, body: str) -> str:
         parts.append(body[lead.start : lead.end])
     parts.append(body[span.start : span.end])
     return "\n".join(part for part in parts if part)
+
+
+def lexical_text(span: Span, passage: Passage, body: str) -> str:
+    """What BM25 indexes for a span: its headings, then exactly the quotable text."""
+    return " ".join([*passage.headings, body[span.start : span.end]])

@@ -12,7 +12,11 @@ better than …?" a comparison ("… lower compared to conventional treatments")
 
 from __future__ import annotations
 
+import hashlib
 import re
+
+import numpy as np
+import numpy.typing as npt
 
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|fifty|"
@@ -81,3 +85,17 @@ def answer_types(text: str) -> frozenset[str]:
     """Every answer type the text contains: computed once per span, since a span's text never
     changes, instead of running every pattern over every candidate of every question."""
     return frozenset(name for name, (_, gives) in _TYPES.items() if gives.search(text))
+
+
+def type_masks(texts: list[str]) -> dict[str, npt.NDArray[np.bool_]]:
+    """For each answer type some text holds, which of ``texts`` hold it (in order)."""
+    found = [answer_types(text) for text in texts]
+    names = sorted(set().union(*found)) if found else []
+    return {name: np.array([name in types for types in found], dtype=bool) for name in names}
+
+
+def signature() -> str:
+    """A digest of the answer patterns: an index records which patterns its masks came from,
+    and is rebuilt when they change."""
+    text = "\n".join(f"{name}={gives.pattern}" for name, (_, gives) in _TYPES.items())
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

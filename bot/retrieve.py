@@ -34,7 +34,7 @@ from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
-from bot.qtype import answer_types, expected_types
+from bot.qtype import expected_types
 from bot.spelling import Speller
 from bot.vectors import Rows
 
@@ -142,7 +142,7 @@ class Retriever:
         self.embedder = embedder
         self.weights = weights or MODES["final"]
         store = index.store
-        self._bm25 = Bm25([self._lexical_text(span) for span in store.spans])
+        self._bm25 = index.lexical  # built with the index, loaded from disk
         # computed once, not per question: looked up for every FAQ hit
         self._faq_rows = np.array(store.faq_rows, dtype=np.int64)  # phrasing row → entry
         self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
@@ -150,12 +150,7 @@ class Retriever:
         self._faq_bm25 = Bm25([q for entry in store.faq for q in entry.phrasings])
         self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
         self._span_passage = np.array([s.passage_index for s in store.spans], dtype=np.int64)
-        self._type_masks = _type_masks(
-            [
-                answer_types(store.body(store.passages[s.passage_index])[s.start : s.end])
-                for s in store.spans
-            ]
-        )
+        self._type_masks = index.types  # found at build time
         # staff-only sources are searched for staff and never shown to patients
         public = {s.id for s in store.sources.values() if s.audience == "public"}
         self._public_spans = np.array(
@@ -166,11 +161,6 @@ class Retriever:
         vocabulary = [s.body for s in store.sources.values()]
         vocabulary += [q for entry in store.faq for q in entry.phrasings]
         self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
-
-    def _lexical_text(self, span: Span) -> str:
-        store = self.index.store
-        passage = store.passages[span.passage_index]
-        return " ".join([*passage.headings, store.body(passage)[span.start : span.end]])
 
     def search(self, question: Question | str, k: int = 50, staff: bool = False) -> Results:
         """The k best spans for a question, best first, with the FAQ similarities.
@@ -318,12 +308,6 @@ class Retriever:
             mask = self._type_masks.get(name)
             holds &= mask[rows] if mask is not None else False
         return holds
-
-
-def _type_masks(types: list[frozenset[str]]) -> dict[str, npt.NDArray[np.bool_]]:
-    """For each answer type, which span rows hold it."""
-    names = sorted(set().union(*types)) if types else []
-    return {name: np.array([name in found for found in types], dtype=bool) for name in names}
 
 
 @functools.lru_cache(maxsize=4)

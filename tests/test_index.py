@@ -7,6 +7,8 @@ import pytest
 from bot import index as index_module
 from bot.index import IndexError_, build_index, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
+from bot.lexical import SAVED_FILES
+from bot.qtype import answer_types
 from tests.conftest import FakeEmbedder
 
 
@@ -27,7 +29,10 @@ def test_build_writes_artifacts_and_a_complete_manifest(
         "spans.faiss",
         "faq.faiss",
         "store.json",
+        *(f"spans.bm25/{name}" for name in SAVED_FILES),
+        "types.npz",
     }
+    assert all((folder / name).is_file() for name in manifest["artifacts"])
     assert manifest["model"] == "fake-hash-256" and manifest["dimension"] == 256
     assert manifest["counts"]["sources"] == 2 and manifest["counts"]["faq"] == 2
     assert set(manifest["knowledge"]) == {
@@ -111,6 +116,29 @@ def test_load_refuses_a_truncated_or_missing_artifact(
     os.remove(spans)
     with pytest.raises(IndexError_, match="missing"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+@pytest.mark.parametrize("name", ["spans.bm25/data.csc.index.npy", "types.npz"])
+def test_load_refuses_a_damaged_bm25_or_types_file(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder, name: str
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    path = current_path(tmp_path / "index") / name
+    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    with pytest.raises(IndexError_, match=rf"{name} does not match its SHA-256"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_the_saved_bm25_and_types_cover_every_span(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    loaded = load_index(tmp_path / "index", fake_embedder.name, 256)
+    store = loaded.store
+    quoted = [store.body(store.passages[s.passage_index])[s.start : s.end] for s in store.spans]
+    assert len(loaded.lexical) == len(quoted) and loaded.types
+    for name, mask in loaded.types.items():
+        assert mask.tolist() == [name in answer_types(text) for text in quoted]
 
 
 def test_load_refuses_wrong_model_dimension_or_counts(

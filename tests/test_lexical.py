@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import bm25s
+import numpy as np
 import pytest
 
-from bot.lexical import _STOPWORDS, Bm25
+from bot.lexical import _STOPWORDS, SAVED_FILES, Bm25, Bm25Error
 
 QUERIES = [
     "How many patients were in the Swedish study?",
@@ -40,3 +43,25 @@ def test_matrix_bytes_grow_with_the_corpus() -> None:
     large = Bm25(["stem cell transplant"] * 1000)
     assert 0 < small.matrix_bytes() < large.matrix_bytes()
     assert Bm25([]).matrix_bytes() == 0
+
+
+def test_a_saved_index_loads_with_the_same_scores(tmp_path: Path) -> None:
+    texts = ["stem cell transplants in Sweden", "relapses and disability", "cats", "Sweden"]
+    built = Bm25(texts)
+    built.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SAVED_FILES)
+    loaded = Bm25.load(tmp_path)
+    assert len(loaded) == len(built) == 4
+    for query in [*QUERIES, "transplant in sweden", "disabilities", "cat"]:
+        assert np.array_equal(loaded.scores(query), built.scores(query)), query
+
+
+def test_an_empty_or_damaged_index_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="empty"):
+        Bm25([]).save(tmp_path)
+    Bm25(["stem cell transplant"]).save(tmp_path)
+    (tmp_path / "params.index.json").write_text("{not json")
+    with pytest.raises(Bm25Error, match="cannot read"):
+        Bm25.load(tmp_path)
+    with pytest.raises(Bm25Error, match="cannot read"):
+        Bm25.load(tmp_path / "nothing here")

@@ -1,4 +1,9 @@
-from bot.qtype import answer_types, expected_types, matches
+import re
+
+import pytest
+
+from bot import qtype
+from bot.qtype import answer_types, expected_types, matches, type_masks
 
 
 def test_question_words_give_answer_types() -> None:
@@ -40,3 +45,21 @@ def test_a_text_lists_every_answer_type_it_holds() -> None:
     assert answer_types(text) == {"number", "time", "place", "reason", "comparison"}
     assert answer_types("MS affects the nervous system.") == frozenset()
     assert matches(text, ["number", "place"]) and not matches("cats", ["number"])
+
+
+def test_type_masks_say_which_texts_hold_each_type() -> None:
+    masks = type_masks(["In 2019, 50 patients in Sweden", "MS affects nerves", "since 2001"])
+    assert {name: mask.tolist() for name, mask in masks.items()} == {
+        "number": [True, False, True],
+        "place": [True, False, False],
+        "time": [True, False, True],
+    }
+    assert type_masks([]) == {}
+
+
+def test_the_signature_changes_with_the_answer_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = qtype.signature()
+    asks, _ = qtype._TYPES["number"]
+    changed = {**qtype._TYPES, "number": (asks, re.compile(r"\d"))}
+    monkeypatch.setattr(qtype, "_TYPES", changed)
+    assert qtype.signature() != before
