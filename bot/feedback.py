@@ -89,7 +89,7 @@ class FeedbackStore:
             self._db.close()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock, self._db:  # commits, or rolls back on error: nothing half-written
             yield self._db
 
@@ -100,7 +100,7 @@ class FeedbackStore:
         self, vote: str, kind: str, passage_ids: Sequence[str], question: str | None = None
     ) -> None:
         """Store one thumbs up or down."""
-        with self._connect() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT INTO votes (at, vote, kind, passage_ids, question) VALUES (?, ?, ?, ?, ?)",
                 (_now(), vote, kind, json.dumps(list(passage_ids)), self._question(question)),
@@ -109,7 +109,7 @@ class FeedbackStore:
 
     def unanswered(self, question: str | None = None) -> None:
         """Count one question the sources did not cover."""
-        with self._connect() as db:
+        with self._transaction() as db:
             db.execute(
                 "INSERT INTO unanswered (at, question) VALUES (?, ?)",
                 (_now(), self._question(question)),
@@ -118,7 +118,7 @@ class FeedbackStore:
 
     def purge(self) -> int:
         """Forget question texts older than the retention period; returns how many."""
-        with self._connect() as db:
+        with self._transaction() as db:
             return self._purge(db)
 
     def _purge(self, db: sqlite3.Connection) -> int:
@@ -135,7 +135,7 @@ class FeedbackStore:
 
     def summary(self, limit: int = 10) -> Summary:
         """Counts for the staff page, the most down-voted passages first."""
-        with self._connect() as db:
+        with self._transaction() as db:
             counts = dict(db.execute("SELECT vote, COUNT(*) FROM votes GROUP BY vote").fetchall())
             unanswered = db.execute("SELECT COUNT(*) FROM unanswered").fetchone()[0]
             rows = db.execute("SELECT vote, passage_ids FROM votes").fetchall()

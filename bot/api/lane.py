@@ -1,8 +1,8 @@
 """A short way through for the one request that matters most: a well-formed chat message.
 
-FastAPI's routing, dependency solving and body parsing cost about 0.4 ms a request on this
-machine once the model has run and emptied the CPU's caches (measured over HTTP against the
-same server without this layer) — a fifth of answering a question. :class:`ChatLane` answers
+FastAPI's routing, dependency solving and body parsing cost about 0.3 ms a request on this
+machine once the model has run and emptied the CPU's caches (measured over HTTP, paired with
+the same server without this layer). :class:`ChatLane` answers
 ``POST /api/chat`` with a JSON body the route's own model (:class:`ChatRequest`) accepts, through
 the route's own function (:func:`bot.api.routes.chat_response`). Everything else goes on to the
 app unchanged: other routes, other content types, every body the model rejects (so 422s come
