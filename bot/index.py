@@ -1,4 +1,5 @@
-"""Build, save, load and verify the search index (vector search itself: :mod:`bot.vectors`).
+"""The search index on disk: its layout, manifest and staleness, and loading it verified.
+Making one is :mod:`bot.builder`'s job; vector search itself is :mod:`bot.vectors`'.
 
 Layout of the index folder::
 
@@ -14,22 +15,12 @@ Layout of the index folder::
                             manifest.json   written last; hashes of every artifact and input
 
 A build writes into a temporary folder, renames it into ``builds/`` and only then repoints
-``current``, so a crash at any moment leaves the previous index whole.
+``current``, so a crash at any moment leaves the previous index whole (:mod:`bot.builder`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import fcntl
 import json
-import os
-import platform
-import shutil
-import tempfile
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,19 +28,16 @@ import numpy as np
 import numpy.typing as npt
 
 from bot import qtype
-from bot.embed import Embedder, Vectors
-from bot.knowledge import Knowledge, first_unmatched, sha256_file
+from bot.embed import Vectors
+from bot.knowledge import first_unmatched
 from bot.lexical import SAVED_FILES, Bm25, Bm25Error
-from bot.onnxcheck import export_checked
-from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS, lexical_text, passage_text, span_text
-from bot.store import Store, build_store
+from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS
+from bot.store import Store
 from bot.vectors import (
-    EXACT_MAX,
     Rows,
     Scores,
     VectorIndex,
     VectorIndexError,
-    build_vector_index,
 )
 
 # Bump when what is indexed changes without the knowledge files changing.
@@ -68,34 +56,15 @@ ARTIFACTS = (
 )
 #: Row numbers of one kind of unit, as returned by a search.
 KINDS = ("passages", "spans", "faq")
-_PARAMS = {
+PARAMS = {
     "max_span_chars": MAX_SPAN_CHARS,
     "min_span_words": MIN_SPAN_WORDS,
     "answer_types": qtype.signature(),
 }
-_VERSIONED = (
-    "faqbot",
-    "faiss-cpu",
-    "numpy",
-    "sentence-transformers",
-    "torch",
-    "onnxruntime",
-    "pysbd",
-)
 
 
 class IndexError_(Exception):
     """The index is missing, corrupt, or does not match what the server is configured for."""
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What ``build_index`` did."""
-
-    built: bool
-    path: Path
-    manifest: dict[str, Any]
-    reason: str
 
 
 class LoadedIndex:
@@ -165,212 +134,15 @@ def staleness(index_dir: Path, knowledge_hashes: dict[str, str], model: str) -> 
     checks = [
         (manifest.get("format") == FORMAT_VERSION, "the index format changed"),
         (manifest.get("model") == model, f"the model changed to '{model}'"),
-        (manifest.get("params") == _PARAMS, "the chunking parameters changed"),
+        (manifest.get("params") == PARAMS, "the chunking parameters changed"),
         (manifest.get("knowledge") == knowledge_hashes, "the knowledge files changed"),
     ]
     return next((why for ok, why in checks if not ok), None)
 
 
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def _write_artifacts(
-    folder: Path, store: Store, vectors: dict[str, Vectors], exact_max: int
-) -> dict[str, dict[str, Any]]:
-    """Write every artifact; returns each kind's index spec for the manifest."""
-    specs: dict[str, dict[str, Any]] = {}
-    for kind in KINDS:
-        index = build_vector_index(vectors[kind], exact_max)
-        index.save(folder / f"{kind}.faiss")
-        specs[kind] = index.spec
-    (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
-    (folder / LEXICAL).mkdir()
-    Bm25(_lexical_texts(store)).save(folder / LEXICAL)
-    quoted = [store.body(store.passages[s.passage_index])[s.start : s.end] for s in store.spans]
-    masks: dict[str, Any] = qtype.type_masks(quoted)  # Any: savez's keywords include a flag
-    with (folder / TYPES).open("wb") as out:
-        np.savez(out, **masks)
-    return specs
-
-
-def _lexical_texts(store: Store) -> list[str]:
-    """What BM25 indexes, in span row order."""
-    texts = []
-    for span in store.spans:
-        passage = store.passages[span.passage_index]
-        texts.append(lexical_text(span, passage, store.body(passage)))
-    return texts
-
-
 def _read_types(path: Path) -> dict[str, npt.NDArray[np.bool_]]:
     with np.load(path, allow_pickle=False) as saved:
         return {name: np.asarray(saved[name], dtype=bool) for name in saved.files}
-
-
-def _manifest(
-    store: Store, folder: Path, embedder: Embedder, knowledge: Knowledge
-) -> dict[str, Any]:
-    sentences = sum(len(p.sentences) for p in store.passages)
-    return {
-        "format": FORMAT_VERSION,
-        "build_id": folder.name.removeprefix(".tmp-"),
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": embedder.name,
-        "dimension": embedder.dimension,
-        "metric": "inner_product_on_normalised_vectors",
-        "params": _PARAMS,
-        "knowledge": knowledge.file_hashes,
-        "artifacts": {name: sha256_file(folder / name) for name in ARTIFACTS},
-        "counts": {
-            "sources": len(store.sources),
-            "passages": len(store.passages),
-            "sentences": sentences,
-            "spans": len(store.spans),
-            "faq": len(store.faq_rows),
-        },
-        "versions": _versions(),
-    }
-
-
-def _texts(store: Store) -> dict[str, list[str]]:
-    """What is embedded for each unit kind, in vector row order."""
-    return {
-        "passages": [passage_text(p, store.body(p)) for p in store.passages],
-        "spans": [
-            span_text(
-                s, store.passages[s.passage_index], store.body(store.passages[s.passage_index])
-            )
-            for s in store.spans
-        ],
-        "faq": [q for entry in store.faq for q in entry.phrasings],
-    }
-
-
-@dataclass(frozen=True)
-class _Embedded:
-    """Every text of the store in kind order, its vectors in the same order, and those
-    vectors split by kind."""
-
-    texts: list[str]
-    vectors: Vectors
-    by_kind: dict[str, Vectors]
-
-
-def _embed_store(store: Store, embedder: Embedder, progress: bool) -> _Embedded:
-    """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
-    texts = _texts(store)
-    flat = [t for kind in KINDS for t in texts[kind]]
-    vectors = embedder.encode(flat, progress=progress)
-    split: dict[str, Vectors] = {}
-    offset = 0
-    for kind in KINDS:
-        split[kind] = vectors[offset : offset + len(texts[kind])].reshape(-1, embedder.dimension)
-        offset += len(texts[kind])
-    return _Embedded(flat, vectors, split)
-
-
-def _fsync_folder(folder: Path) -> None:
-    for path in [*sorted(folder.rglob("*"), reverse=True), folder]:  # contents before folders
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _publish(index_dir: Path, tmp: Path) -> Path:
-    """Move a finished build into place and repoint ``current`` at it atomically."""
-    final = index_dir / "builds" / tmp.name.removeprefix(".tmp-")
-    tmp.rename(final)
-    link = index_dir / f".current-{uuid.uuid4().hex}"
-    link.symlink_to(Path("builds") / final.name)
-    os.replace(link, current_path(index_dir))
-    return final
-
-
-def _remove_old_builds(index_dir: Path, keep: Path) -> None:
-    """Delete builds other than ``keep``, and temporary folders that crashed builds left."""
-    for path in (index_dir / "builds").iterdir():
-        if path != keep and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def write_index(
-    index_dir: Path,
-    knowledge: Knowledge,
-    embedder: Embedder,
-    progress: bool = False,
-    exact_max: int = EXACT_MAX,
-) -> tuple[Path, dict[str, Any]]:
-    """Embed the knowledge and publish a new index; returns its folder and manifest.
-
-    Builds are serialised by a lock file, so two at once cannot clean up each other's work.
-    ``exact_max``: see :func:`plan_index`.
-    """
-    store = build_store(knowledge)
-    embedded = _embed_store(store, embedder, progress)
-    (index_dir / "builds").mkdir(parents=True, exist_ok=True)
-    with (index_dir / ".build.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return _write_and_publish(index_dir, store, embedded, embedder, knowledge, exact_max)
-
-
-def _write_and_publish(
-    index_dir: Path,
-    store: Store,
-    embedded: _Embedded,
-    embedder: Embedder,
-    knowledge: Knowledge,
-    exact_max: int,
-) -> tuple[Path, dict[str, Any]]:
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
-    try:
-        specs = _write_artifacts(tmp, store, embedded.by_kind, exact_max)
-        onnx = export_checked(tmp, embedder, embedded.texts, embedded.vectors)
-        manifest = _manifest(store, tmp, embedder, knowledge)
-        manifest |= {"vector_index": specs, "onnx": onnx}
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _fsync_folder(tmp)
-        final = _publish(index_dir, tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    _remove_old_builds(index_dir, final)
-    return final, manifest
-
-
-def build_index(
-    index_dir: Path,
-    knowledge: Knowledge,
-    model: str,
-    make_embedder: Callable[[], Embedder],
-    force: bool = False,
-    progress: bool = False,
-    exact_max: int = EXACT_MAX,
-) -> BuildResult:
-    """Build the index unless it is already up to date (``force`` rebuilds regardless).
-
-    The embedder is only created when a build is needed, so a no-op build stays fast.
-    ``exact_max``: see :func:`plan_index`.
-    """
-    reason = staleness(index_dir, knowledge.file_hashes, model)
-    if reason is None and not force:
-        try:
-            loaded = load_index(index_dir, model)
-            return BuildResult(False, current_path(index_dir), loaded.manifest, "up to date")
-        except IndexError_ as exc:
-            reason = f"the current index is damaged ({exc})"
-    reason = reason or "--force"
-    path, manifest = write_index(index_dir, knowledge, make_embedder(), progress, exact_max)
-    return BuildResult(True, path, manifest, reason)
 
 
 def check_dimension(manifest: dict[str, Any], dimension: int) -> None:

@@ -10,17 +10,10 @@ import logging
 from dataclasses import dataclass
 
 from bot.answer import Answerer
+from bot.builder import BuildResult, build_index
 from bot.canary import run_canaries
 from bot.embed import CachedEmbedder, Embedder, EmbedderError, OnnxEmbedder, load_embedder
-from bot.index import (
-    BuildResult,
-    IndexError_,
-    LoadedIndex,
-    build_index,
-    check_dimension,
-    load_index,
-    staleness,
-)
+from bot.index import IndexError_, LoadedIndex, check_dimension, load_index, staleness
 from bot.knowledge import hash_knowledge, load_knowledge
 from bot.onnxcheck import onnx_problem
 from bot.retrieve import Retriever

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import index as index_module
-from bot.index import IndexError_, build_index, current_path, load_index, staleness
+from bot import builder
+from bot.builder import build_index
+from bot.index import IndexError_, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
 from bot.lexical import SAVED_FILES
 from bot.qtype import answer_types
@@ -85,7 +86,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(
     def crash(*args: object) -> None:
         raise KeyboardInterrupt("power cut")
 
-    monkeypatch.setattr(index_module, "_fsync_folder", crash)
+    monkeypatch.setattr(builder, "_fsync_folder", crash)
     with pytest.raises(KeyboardInterrupt):
         _build(knowledge_dir, tmp_path / "index", fake_embedder, force=True)
     loaded = load_index(tmp_path / "index", fake_embedder.name, 256)

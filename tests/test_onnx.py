@@ -15,9 +15,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from bot import builder, onnxcheck, service
 from bot import embed as embed_module
-from bot import index as index_module
-from bot import onnxcheck, service
 from bot.embed import ONNX_FILES, CachedEmbedder, Embedder, OnnxEmbedder
 from bot.evaluate import load_sets, run_eval
 from bot.index import current_path, load_index
@@ -123,7 +122,7 @@ def test_a_fused_graph_that_drifts_is_replaced_by_the_plain_export(
     source = current_path(onnx_settings.index_dir).resolve()
     store = load_index(onnx_settings.index_dir, onnx_settings.model).store
     plain = OnnxEmbedder(source, onnx_settings.model)
-    texts = [t for kind_texts in index_module._texts(store).values() for t in kind_texts]
+    texts = [t for kind_texts in builder._texts(store).values() for t in kind_texts]
     monkeypatch.setattr(onnxcheck, "OnnxEmbedder", _DriftsWhenFused)
     exporter = _CopiedExport(source)
     result = onnxcheck.export_checked(tmp_path, exporter, texts, plain.encode(texts))  # type: ignore[arg-type]
