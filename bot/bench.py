@@ -205,18 +205,17 @@ def _sequential(base: str, questions: list[str]) -> list[float]:
     """Milliseconds for each question, asked once over one keep-alive connection, from sending
     the request to reading the whole reply (see :class:`KeepAlive`)."""
     client = KeepAlive(base)
-    times = []
+    bodies = {q: json.dumps({"message": q}).encode() for q in ["warm up", *questions]}
+
+    def ask(question: str) -> None:
+        status, _ = client.post("/api/chat", bodies[question])
+        if status != 200:
+            raise RuntimeError(f"/api/chat answered {status} to {question!r}")
+
     try:
-        for question in ["warm up", *questions]:
-            body = json.dumps({"message": question}).encode()
-            started = time.perf_counter()
-            status, _ = client.post("/api/chat", body)
-            times.append((time.perf_counter() - started) * 1000)
-            if status != 200:
-                raise RuntimeError(f"/api/chat answered {status} to {question!r}")
+        return _times(ask, questions)
     finally:
         client.close()
-    return times[1:]
 
 
 def run_bench(settings: Settings, clients: int = 16, seconds: float = 20) -> dict[str, float]:

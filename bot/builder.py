@@ -88,8 +88,7 @@ def _write_artifacts(
     Bm25(_lexical_texts(store)).save(folder / LEXICAL)
     quoted = [store.body(store.passages[s.passage_index])[s.start : s.end] for s in store.spans]
     masks: dict[str, Any] = qtype.type_masks(quoted)  # Any: savez's keywords include a flag
-    with (folder / TYPES).open("wb") as out:
-        np.savez(out, **masks)
+    np.savez(folder / TYPES, **masks)
     return specs
 
 

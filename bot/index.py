@@ -54,7 +54,7 @@ ARTIFACTS = (
     *(f"{LEXICAL}/{name}" for name in SAVED_FILES),
     TYPES,
 )
-#: Row numbers of one kind of unit, as returned by a search.
+#: The kinds of unit with a vector index each.
 KINDS = ("passages", "spans", "faq")
 PARAMS = {
     "max_span_chars": MAX_SPAN_CHARS,
@@ -87,10 +87,12 @@ class LoadedIndex:
         self.lexical = lexical
         self.types = types  # answer type → which span rows hold it
 
-    def score(self, kind: str, vector: Vectors, rows: list[int]) -> list[float]:
+    def score(self, kind: str, vector: Vectors, rows: list[int]) -> Scores:
         """Inner product of ``vector`` with the given rows of ``kind`` (exact, any rows)."""
         # one batched fetch; a dot product per row, as the scores have always been computed
-        return [float(stored @ vector) for stored in self.vectors[kind].vectors(rows)]
+        # (one matrix product differs in the last bits, which could reorder near-ties)
+        stored = self.vectors[kind].vectors(rows)
+        return np.fromiter((row @ vector for row in stored), dtype=np.float32, count=len(rows))
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""

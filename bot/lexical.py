@@ -20,7 +20,7 @@ from bot.words import FUNCTION_WORDS
 # bm25s's own English list has 33 words and keeps "does", "what", "how": words every question
 # has and no answer needs. Ours drops those too.
 _STOPWORDS = sorted(FUNCTION_WORDS)
-_STOPSET = frozenset(_STOPWORDS)
+_STOPSET = FUNCTION_WORDS
 #: bm25s's default token pattern (scikit-learn's): words of two or more characters
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 #: The files :meth:`Bm25.save` writes into its folder (bm25s's own format).

@@ -90,7 +90,7 @@ def answer_types(text: str) -> frozenset[str]:
 def type_masks(texts: list[str]) -> dict[str, npt.NDArray[np.bool_]]:
     """For each answer type some text holds, which of ``texts`` hold it (in order)."""
     found = [answer_types(text) for text in texts]
-    names = sorted(set().union(*found)) if found else []
+    names = sorted(set().union(*found))
     return {name: np.array([name in types for types in found], dtype=bool) for name in names}
 
 

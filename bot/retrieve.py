@@ -183,7 +183,7 @@ class Retriever:
         missing = sorted(extra - set(rows.tolist()))
         if missing:
             rows = np.concatenate([rows, np.array(missing, dtype=np.int64)])
-            more = np.array(self.index.score("spans", vector, missing), dtype=np.float32)
+            more = self.index.score("spans", vector, missing)
             span_scores = np.concatenate([span_scores, more])
         if not staff:
             public = self._public_spans[rows]
