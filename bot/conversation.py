@@ -62,9 +62,8 @@ _FILLER = set(
 
 
 _PRIORITY = ("goodbye", "thanks", "about", "greeting")
-_SMALLTALK_WORDS = _FILLER | {
-    word for phrases, _ in _CATEGORIES.values() for phrase in phrases for word in phrase.split()
-}
+_EVERY_PHRASE = [phrase for phrases, _ in _CATEGORIES.values() for phrase in phrases]
+_SMALLTALK_WORDS = _FILLER | {word for phrase in _EVERY_PHRASE for word in phrase.split()}
 
 
 def _words(text: str) -> list[str]:
@@ -84,8 +83,7 @@ def _category(words: list[str]) -> str | None:
 
     Mixed messages ("thanks, bye") take the category that ends a conversation soonest.
     """
-    every = [phrase for phrases, _ in _CATEGORIES.values() for phrase in phrases]
-    leftover = _strip_phrases(words, every)
+    leftover = _strip_phrases(words, _EVERY_PHRASE)
     if len(leftover) == len(words) or not all(w in _FILLER for w in leftover):
         return None
     for name in _PRIORITY:

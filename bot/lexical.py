@@ -6,6 +6,7 @@ patients", "five years"); BM25 over stemmed words catches those.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ _STOPWORDS = sorted(FUNCTION_WORDS)
 _STOPSET = FUNCTION_WORDS
 #: bm25s's default token pattern (scikit-learn's): words of two or more characters
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_STEMMER: Any = Stemmer.Stemmer("english")  # for query words; each index keeps its own
 #: The files :meth:`Bm25.save` writes into its folder (bm25s's own format).
 SAVED_FILES = (
     "data.csc.index.npy",
@@ -64,6 +66,10 @@ class Bm25:
         try:
             loaded._model = bm25s.BM25.load(str(folder), mmap=True)
             loaded._size = int(loaded._model.scores["num_docs"])
+            # plain arrays over the same mapped pages: bm25s slices them for every query
+            # word, and a slice of an np.memmap goes through Python-level code each time
+            for name in ("data", "indices", "indptr"):
+                loaded._model.scores[name] = loaded._model.scores[name].view(np.ndarray)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise Bm25Error(f"cannot read the BM25 index in {folder}: {exc}") from exc
         return loaded
@@ -82,9 +88,7 @@ class Bm25:
         """The stemmed words of ``query`` as ``bm25s.tokenize`` makes them for the index (same
         pattern, stop words, stemmer), without its per-call set-up and progress-bar objects,
         which cost more than the scoring itself on every question."""
-        words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPSET]
-        stemmed: list[str] = self._stemmer.stemWords(words)
-        return stemmed
+        return list(_query_tokens(query))
 
     def scores(self, query: str) -> npt.NDArray[np.float32]:
         """The BM25 score of every text for the query (zeros when nothing matches)."""
@@ -96,13 +100,21 @@ class Bm25:
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
 
 
+@functools.lru_cache(maxsize=64)
+def _query_tokens(query: str) -> tuple[str, ...]:
+    """See :meth:`Bm25.query_tokens`. Every index tokenises alike, so a question scored against
+    the spans and then the FAQ phrasings is tokenised once (the second call is a cache hit)."""
+    words = [w for w in _TOKEN.findall(query.lower()) if w not in _STOPSET]
+    return tuple(_STEMMER.stemWords(words))
+
+
 _WORD = re.compile(r"\w+")
 
 
 def highlight(query: str, text: str) -> list[tuple[str, bool]]:
     """``text`` cut into pieces, each marked True when it is a word sharing a stem with a
     content word of ``query``: what a staff search shows in bold. The pieces join to ``text``."""
-    stemmer: Any = Stemmer.Stemmer("english")
+    stemmer = _STEMMER
     wanted = {stemmer.stemWord(w) for w in _WORD.findall(query.lower()) if w not in _STOPSET}
     pieces: list[tuple[str, bool]] = []
     at = 0

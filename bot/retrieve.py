@@ -276,11 +276,13 @@ class Retriever:
         per candidate cost more than the rest of the search.
         """
         store, w = self.index.store, self.weights
-        passages = self._span_passage[rows].tolist()
-        passage_scores = [query.passages.get(p, query.passage_floor) for p in passages]
+        passages = self._span_passage[rows]
+        passage_scores = [query.passages.get(p, query.passage_floor) for p in passages.tolist()]
         dense = w.span * span_scores.astype(np.float64) + (1 - w.span) * np.array(passage_scores)
         lexical = query.lexical[rows].astype(np.float64)
-        faq = np.array([query.lifts.get(row, 0.0) for row in rows.tolist()])
+        faq = np.zeros(len(rows))
+        for row, lifted in query.lifts.items():  # a few entries; candidate rows are distinct
+            faq[rows == row] = lifted
         lift = np.maximum(0.0, faq - FAQ_FLOOR) / (1 - FAQ_FLOOR)
         typed = np.zeros(len(rows))
         if w.types and query.types:
@@ -292,7 +294,7 @@ class Retriever:
             Hit(spans[row], all_passages[passage], *values)
             for row, passage, *values in zip(
                 rows[kept].tolist(),
-                self._span_passage[rows[kept]].tolist(),
+                passages[kept].tolist(),
                 score[kept].tolist(),
                 dense[kept].tolist(),
                 lexical[kept].tolist(),

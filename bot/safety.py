@@ -86,12 +86,11 @@ class SafetyRules:
     categories: tuple[Category, ...]
     cues: Cues
     spellings: dict[str, str]
-    phrases: dict[str, str]
     fever_celsius: float
     fever_fahrenheit: float
     decisions: tuple[re.Pattern[str], ...]
     decision_message: str
-    phrase_patterns: tuple[tuple[re.Pattern[str], str], ...]  # the phrases, compiled
+    phrase_patterns: tuple[tuple[re.Pattern[str], str], ...]  # rules' phrases, compiled
     # every category's patterns and strong patterns, and every sign, searched as two sets:
     # most messages mention no emergency, and ~200 searches a clause added up (~100 µs; see
     # bot/patternset.py). By index: the category a pattern belongs to, and whether it is strong.
@@ -165,7 +164,6 @@ def parse_rules(data: Any) -> SafetyRules:
         categories=categories,
         cues=cues,
         spellings=_lower_map(data.get("spellings")),
-        phrases=phrases,
         fever_celsius=float(fever.get("celsius", 38.0)),
         fever_fahrenheit=float(fever.get("fahrenheit", 100.4)),
         decisions=tuple(_compile(p, "decisions") for p in decisions.get("patterns", [])),

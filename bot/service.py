@@ -87,7 +87,7 @@ def load_bot(
     return Bot(settings, embedder, index, retriever, answerer, rules)
 
 
-def query_embedder(index: LoadedIndex, model: str, cache: int = 1024) -> Embedder:
+def query_embedder(index: LoadedIndex, model: str, cache: int) -> Embedder:
     """The fast ONNX embedder when the index's build verified it, else sentence-transformers
     (and the log says why). Either way the last ``cache`` distinct queries are remembered."""
     problem = onnx_problem(index.manifest, index.folder)

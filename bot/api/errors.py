@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from bot.answer import escalation
-from bot.api.schemas import MAX_HISTORY, MAX_MESSAGE
+from bot.api.schemas import CHAT_PATH, MAX_HISTORY, MAX_MESSAGE
 from bot.models import Reply, reply_to_dict
 
 _BY_TYPE = {
@@ -53,7 +53,7 @@ def chat_escalation(app: Any, path: str, body: Any) -> Reply | None:
     rate limited). Triage reads the whole message, whatever its size."""
     rules = getattr(app.state, "rules", None)
     message = body.get("message") if isinstance(body, dict) else None
-    if path != "/api/chat" or rules is None or not isinstance(message, str):
+    if path != CHAT_PATH or rules is None or not isinstance(message, str):
         return None
     return escalation(message, rules, app.state.settings)
 

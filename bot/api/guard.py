@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 
 from bot.api.errors import chat_escalation
 from bot.api.headers import SECURITY_HEADERS
+from bot.api.schemas import CHAT_PATH
 from bot.logjson import client_hash
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
@@ -143,7 +144,7 @@ class Guard:
     @staticmethod
     def _urgent(scope: Scope, body: bytes) -> bool:
         """Whether a chat request describes an emergency: it is never rate limited."""
-        if scope["path"] != "/api/chat" or not body:
+        if scope["path"] != CHAT_PATH or not body:
             return False
         try:
             parsed = json.loads(body)

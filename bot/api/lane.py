@@ -15,13 +15,9 @@ rate limited the client and will add the headers and the log line.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from bot.api.guard import ASGIApp, Receive, Scope, Send, read_body, replay
 from bot.api.routes import chat_response
-from bot.api.schemas import ChatRequest
-
-PATH = "/api/chat"
+from bot.api.schemas import CHAT_PATH, ChatRequest
 
 
 class ChatLane:
@@ -46,7 +42,7 @@ class ChatLane:
 def _is_chat(scope: Scope) -> bool:
     """A chat request sent as JSON. Only the plain media type: FastAPI also reads ``+json``
     types and a missing type its own way, so those go to it."""
-    if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+    if scope["type"] != "http" or scope["path"] != CHAT_PATH or scope["method"] != "POST":
         return False
     types = [value for key, value in scope["headers"] if key.lower() == b"content-type"]
     return len(types) == 1 and types[0].split(b";")[0].strip().lower() == b"application/json"
@@ -56,5 +52,5 @@ def _parsed(body: bytes) -> ChatRequest | None:
     """The request as the route's model reads it, or None for anything it would reject."""
     try:
         return ChatRequest.model_validate_json(body)
-    except (ValidationError, ValueError):
+    except ValueError:  # pydantic's ValidationError included
         return None

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from bot.answer import escalation
-from bot.api.schemas import ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
+from bot.api.schemas import CHAT_PATH, ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
 from bot.feedback import FeedbackStore
 from bot.models import Reply, Turn, reply_to_dict
 from bot.safety import SafetyRules
@@ -23,7 +23,7 @@ log = logging.getLogger("faqbot")
 
 
 @router.post(
-    "/api/chat",
+    CHAT_PATH,
     response_model=ChatReply,
     responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
 )

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictStr, field_validator
 
+#: Where the chat API is served.
+CHAT_PATH = "/api/chat"
 MAX_MESSAGE = 1000
 MAX_HISTORY = 20
 MAX_TURN_TEXT = 4000  # a bot turn echoes quotes back, so it may be longer than a message
