@@ -93,7 +93,7 @@ def query_embedder(index: LoadedIndex, model: str, cache: int) -> Embedder:
     problem = onnx_problem(index.manifest, index.folder)
     if problem is None and index.folder is not None:
         try:
-            return _cached(OnnxEmbedder(index.folder, model), cache)
+            return _cached(OnnxEmbedder(index.folder, model, serving=True), cache)
         except EmbedderError as exc:
             problem = str(exc)
     log.warning(

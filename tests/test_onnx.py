@@ -213,6 +213,22 @@ def test_the_query_cache_has_the_configured_size_or_is_off(onnx_settings: Settin
     assert isinstance(off.embedder, OnnxEmbedder)
 
 
+def test_the_server_stops_onnxruntime_spinning_between_questions(onnx_settings: Settings) -> None:
+    """Serving lets onnxruntime's threads rest once a run returns (their spinning held a core
+    the reply and the client needed); back-to-back embedding keeps the default."""
+    served = service.load_bot(onnx_settings.model_copy(update={"query_cache": 0})).embedder
+    plain = OnnxEmbedder(current_path(onnx_settings.index_dir).resolve(), onnx_settings.model)
+
+    def spin_stop(embedder: Embedder) -> str:
+        options = embedder._session.get_session_options()  # type: ignore[attr-defined]
+        return str(options.get_session_config_entry("session.force_spinning_stop"))
+
+    assert spin_stop(served) == "1"
+    with pytest.raises(RuntimeError):  # not set: onnxruntime's default (spin)
+        spin_stop(plain)
+    assert np.array_equal(served.encode(["What is AHSCT?"]), plain.encode(["What is AHSCT?"]))
+
+
 def test_a_failing_fusion_leaves_the_plain_graph(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
