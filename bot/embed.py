@@ -223,8 +223,8 @@ class OnnxEmbedder:
     default they spin a while waiting for the next run, which suits back-to-back embedding
     (a build, a timing loop), but a server does other work between questions and its
     spinning worker held a core that the reply, the kernel and the client needed: over HTTP
-    0.25-0.4 ms a request more (medians of paired differences, two servers side by side),
-    for 0.1-0.2 ms a run saved in a back-to-back loop.
+    0.2-0.4 ms a request more (medians of paired differences, two servers side by side),
+    for 0.1-0.25 ms a run saved in a back-to-back loop.
     """
 
     def __init__(self, folder: Path, name: str, serving: bool = False) -> None:
