@@ -109,7 +109,7 @@ def serve(
     settings = settings.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
     with _clear_errors():
         _ensure_index(settings)
-        load_index(settings.index_dir, settings.model)  # refuse to serve an index that fails checks
+        index = load_index(settings.index_dir, settings.model)  # refuse one that fails checks
     logjson.configure()
     options: dict[str, Any] = {
         "host": settings.host,
@@ -122,8 +122,9 @@ def serve(
         "log_config": logjson.UVICORN_LOG_CONFIG,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        uvicorn.run(create_app(settings, index=index), **options)  # checked, so not loaded again
         return
+    del index  # each worker process loads its own
     _settings_to_environment(settings)
     uvicorn.run("bot.api.app:create_worker_app", factory=True, workers=workers, **options)
 

@@ -74,12 +74,16 @@ def index_staleness(settings: Settings) -> str | None:
 
 
 def load_bot(
-    settings: Settings, embedder: Embedder | None = None, rules: SafetyRules | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    rules: SafetyRules | None = None,
+    index: LoadedIndex | None = None,
 ) -> Bot:
-    """Load the triage rules (unless given), the verified index and the query embedder;
-    raises SafetyRulesError, IndexError_ or EmbedderError."""
+    """Load the triage rules, the verified index and the query embedder, each unless given
+    (``faqbot serve`` hands over the index it has just loaded to check it: loading it again
+    doubled the time to ready); raises SafetyRulesError, IndexError_ or EmbedderError."""
     rules = rules or load_rules(settings.knowledge_dir)
-    index = load_index(settings.index_dir, settings.model)
+    index = index or load_index(settings.index_dir, settings.model)
     embedder = embedder or query_embedder(index, settings.model, settings.query_cache)
     check_dimension(index.manifest, embedder.dimension)
     retriever = Retriever(index, embedder)

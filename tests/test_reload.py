@@ -81,6 +81,22 @@ def test_reload_serves_a_new_index_that_passes_its_canaries(
     assert reply.headers["x-index-version"] == _version(client) == done.json()["index_version"]
 
 
+def test_an_index_handed_to_the_app_serves_first_and_a_reload_loads_afresh(
+    reloadable: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `faqbot serve` does: the index it loaded to check is served, not loaded again."""
+    checked = load_index(reloadable.index_dir, reloadable.model)
+    loads: list[object] = []
+    monkeypatch.setattr(service, "load_index", lambda *a: loads.append(a) or load_index(*a))
+    with TestClient(create_app(reloadable, fake_embedder, index=checked)) as client:
+        assert client.app.state.bot.index is checked and loads == []  # type: ignore[attr-defined]
+        assert "three months" in client.post("/api/chat", json=WORK).text
+        _republish(reloadable, fake_embedder, "three months", "four months")
+        assert client.post("/admin/reload", headers=AUTH).status_code == 200
+        assert len(loads) == 1 and client.app.state.bot.index is not checked  # type: ignore[attr-defined]
+        assert "four months" in client.post("/api/chat", json=WORK).text
+
+
 def test_reload_needs_the_staff_token(reloadable: Settings, fake_embedder: FakeEmbedder) -> None:
     with TestClient(create_app(reloadable, fake_embedder)) as client:
         assert client.post("/admin/reload").status_code == 401

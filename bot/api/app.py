@@ -23,14 +23,18 @@ from bot.api.lane import ChatLane
 from bot.api.pages import WEB_DIR
 from bot.embed import Embedder, EmbedderError
 from bot.feedback import FeedbackStore
-from bot.index import IndexError_
+from bot.index import IndexError_, LoadedIndex
 from bot.safety import SafetyRulesError, load_rules
 from bot.settings import Settings
 
 log = logging.getLogger("faqbot")
 
 
-def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAPI], object]:
+def _lifespan(
+    settings: Settings, embedder: Embedder | None, index: LoadedIndex | None
+) -> Callable[[FastAPI], object]:
+    preloaded = [index] if index is not None else []  # used once: reloads load afresh
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
@@ -40,7 +44,8 @@ def _lifespan(settings: Settings, embedder: Embedder | None) -> Callable[[FastAP
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
             app.state.rules = load_rules(settings.knowledge_dir)
-            app.state.bot = service.load_bot(settings, embedder, app.state.rules)
+            first = preloaded.pop() if preloaded else None
+            app.state.bot = service.load_bot(settings, embedder, app.state.rules, first)
             app.state.not_ready = None
         except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)
@@ -69,13 +74,18 @@ def _feedback_store(settings: Settings) -> FeedbackStore | None:
         return None
 
 
-def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
-    """A new app serving ``settings``' index; ``embedder`` replaces the real model in tests."""
+def create_app(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    index: LoadedIndex | None = None,
+) -> FastAPI:
+    """A new app serving ``settings``' index; ``embedder`` replaces the real model in tests,
+    ``index`` is one already loaded and verified, served at start instead of loading it again."""
     settings = settings or Settings()
     app = FastAPI(
         title="MS stem-cell therapy FAQ bot",
         summary="Answers only with verbatim, cited quotes from curated sources.",
-        lifespan=_lifespan(settings, embedder),  # type: ignore[arg-type]
+        lifespan=_lifespan(settings, embedder, index),  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)
