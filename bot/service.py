@@ -83,7 +83,8 @@ def load_bot(
     (``faqbot serve`` hands over the index it has just loaded to check it: loading it again
     doubled the time to ready); raises SafetyRulesError, IndexError_ or EmbedderError."""
     rules = rules or load_rules(settings.knowledge_dir)
-    index = index or load_index(settings.index_dir, settings.model)
+    if index is None:
+        index = load_index(settings.index_dir, settings.model)
     embedder = embedder or query_embedder(index, settings.model, settings.query_cache)
     check_dimension(index.manifest, embedder.dimension)
     retriever = Retriever(index, embedder)
