@@ -121,10 +121,13 @@ def serve(
         "server_header": False,
         "log_config": logjson.UVICORN_LOG_CONFIG,
     }
-    if workers == 1:
-        uvicorn.run(create_app(settings, index=index), **options)  # checked, so not loaded again
+    # the app serves the checked index (one worker) and then drops it at its first reload, so
+    # nothing here may keep it; each worker process of several loads its own
+    app = create_app(settings, index=index) if workers == 1 else None
+    del index
+    if app is not None:
+        uvicorn.run(app, **options)
         return
-    del index  # each worker process loads its own
     _settings_to_environment(settings)
     uvicorn.run("bot.api.app:create_worker_app", factory=True, workers=workers, **options)
 

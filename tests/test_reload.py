@@ -4,11 +4,13 @@ killed halfway leaves the serving index whole."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -95,6 +97,20 @@ def test_an_index_handed_to_the_app_serves_first_and_a_reload_loads_afresh(
         assert client.post("/admin/reload", headers=AUTH).status_code == 200
         assert len(loads) == 1 and client.app.state.bot.index is not checked  # type: ignore[attr-defined]
         assert "four months" in client.post("/api/chat", json=WORK).text
+
+
+def test_the_handed_over_index_is_freed_once_a_reload_replaces_it(
+    reloadable: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    checked = load_index(reloadable.index_dir, reloadable.model)
+    first = weakref.ref(checked)
+    app = create_app(reloadable, fake_embedder, index=checked)
+    del checked
+    with TestClient(app) as client:
+        _republish(reloadable, fake_embedder, "three months", "four months")
+        assert client.post("/admin/reload", headers=AUTH).status_code == 200
+        gc.collect()
+        assert first() is None, "something still holds the first index"
 
 
 def test_reload_needs_the_staff_token(reloadable: Settings, fake_embedder: FakeEmbedder) -> None:

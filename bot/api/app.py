@@ -40,16 +40,19 @@ def _lifespan(
         app.state.bot, app.state.rules, app.state.not_ready = None, None, "starting"
         app.state.injected_embedder = embedder  # reloads keep an embedder given to the app
         app.state.feedback = _feedback_store(settings)
+        # taken now and dropped before serving: the generator's frame lives until shutdown, and
+        # a reference kept there would hold the first index in memory after every reload
+        handed = preloaded.pop() if preloaded else None
         try:
             # triage rules first and on their own: emergencies are escalated even when the
             # index cannot be loaded
             app.state.rules = load_rules(settings.knowledge_dir)
-            first = preloaded.pop() if preloaded else None
-            app.state.bot = service.load_bot(settings, embedder, app.state.rules, first)
+            app.state.bot = service.load_bot(settings, embedder, app.state.rules, handed)
             app.state.not_ready = None
         except (SafetyRulesError, IndexError_, EmbedderError) as exc:
             app.state.not_ready = str(exc)
             log.error("not ready: %s", exc)
+        handed = None
         admin.on_sighup(app)
         watcher = None
         if settings.reload_poll_seconds:
