@@ -7,7 +7,7 @@ import pytest
 from hypothesis import strategies as st
 
 from bot import patternset
-from bot.patternset import PatternSet, Untranslatable, joined, to_re2
+from bot.patternset import PatternSet, Untranslatable, to_re2
 from bot.safety import clauses, load_rules, normalise
 from bot.safety_eval import load_safety_cases
 from tests.conftest import ROOT
@@ -112,7 +112,7 @@ def test_text_the_screen_cannot_judge_gets_every_pattern_searched() -> None:
     # non-ASCII letters and tabs: re and RE2 disagree on \b, \w and \s there
     assert _found(pattern_set, "café chest pain") == [(0, (5, 15))]
     assert _found(pattern_set, "fever\tchest pain") == [(0, (6, 16)), (1, (0, 5))]
-    assert pattern_set.candidates("ça va") == []  # the joined pattern rules them all out
+    assert pattern_set.candidates("ça va") == []  # each searched: none matches
 
 
 def test_if_re2_fails_every_pattern_is_searched(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,22 +134,6 @@ def test_without_re2_every_pattern_is_searched(monkeypatch: pytest.MonkeyPatch) 
     assert _found(pattern_set, "chest pain and i cant breathe") == _searched(
         REAL, "chest pain and i cant breathe"
     )
-
-
-@pytest.mark.parametrize(
-    "text", ["chest pain now", "pain in my chest", "no pain", "", "chest", "bleeding badly"]
-)
-def test_a_joined_pattern_matches_exactly_where_one_of_its_parts_does(text: str) -> None:
-    parts = (re.compile(r"\bchest pain\b"), re.compile(r"pain in (my|the) chest"), re.compile("^$"))
-    one = joined(parts)
-    assert one is not None
-    assert bool(one.search(text)) == any(p.search(text) for p in parts)
-
-
-def test_patterns_that_cannot_be_joined_safely_are_not_joined() -> None:
-    assert joined((re.compile(r"(a)b"), re.compile(r"(c)\1"))) is None  # back-reference
-    assert joined((re.compile(r"(?P<x>a)"), re.compile(r"(?P<x>b)"))) is None  # same name
-    assert joined(()) is None
 
 
 def test_an_empty_set_matches_nothing() -> None:
