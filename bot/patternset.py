@@ -152,7 +152,10 @@ class PatternSet:
             except (Untranslatable, re2.error):
                 always.append(number)
         self._sentinel = screen.Add("")  # matches every text: its absence means RE2 failed
-        screen.Compile()
+        try:
+            screen.Compile()
+        except re2.error:  # e.g. the set outgrows max_mem: every pattern is searched
+            return
         self._set, self._index, self.always = screen, index, tuple(always)
 
     def candidates(self, text: str) -> list[int]:

@@ -122,6 +122,16 @@ def test_if_re2_fails_every_pattern_is_searched(monkeypatch: pytest.MonkeyPatch)
     assert _found(pattern_set, "chest pain and fever") == [(0, (0, 10)), (1, (15, 20))]
 
 
+def test_a_set_too_big_for_re2_is_searched_pattern_by_pattern(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(patternset, "_RE2_MAX_MEM", 1 << 10)  # RE2 cannot compile in this
+    pattern_set = PatternSet(REAL)
+    assert pattern_set.screened == 0
+    text = "chest pain and i cant breathe"
+    assert _found(pattern_set, text) == _searched(REAL, text)
+
+
 class _Failing:
     def Match(self, text: str) -> None:  # RE2 names it so
         return None
