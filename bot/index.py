@@ -31,6 +31,7 @@ from bot import qtype
 from bot.embed import Vectors
 from bot.knowledge import first_unmatched
 from bot.lexical import SAVED_FILES, Bm25, Bm25Error
+from bot.lexical import signature as lexical_signature
 from bot.passages import MAX_SPAN_CHARS, MIN_SPAN_WORDS
 from bot.store import Store
 from bot.vectors import (
@@ -60,6 +61,7 @@ PARAMS = {
     "max_span_chars": MAX_SPAN_CHARS,
     "min_span_words": MIN_SPAN_WORDS,
     "answer_types": qtype.signature(),
+    "lexical": lexical_signature(),
 }
 
 

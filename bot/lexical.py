@@ -7,6 +7,7 @@ patients", "five years"); BM25 over stemmed words catches those.
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,15 @@ SAVED_FILES = (
     "vocab.index.json",
     "params.index.json",
 )
+
+
+def signature() -> str:
+    """A digest of how texts become BM25 words (token pattern, stop words, stemmer, and the
+    versions of bm25s and PyStemmer). The build saves the spans' BM25 index, so the index
+    records this and is rebuilt when it changes: query words made another way would quietly
+    miss the saved vocabulary."""
+    parts = [_TOKEN.pattern, "english", *_STOPWORDS, bm25s.__version__, Stemmer.version()]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 class Bm25Error(Exception):

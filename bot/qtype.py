@@ -97,5 +97,5 @@ def type_masks(texts: list[str]) -> dict[str, npt.NDArray[np.bool_]]:
 def signature() -> str:
     """A digest of the answer patterns: an index records which patterns its masks came from,
     and is rebuilt when they change."""
-    text = "\n".join(f"{name}={gives.pattern}" for name, (_, gives) in _TYPES.items())
+    text = "\n".join(f"{name}={gives.pattern}/{gives.flags}" for name, (_, gives) in _TYPES.items())
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -65,3 +65,16 @@ def test_an_empty_or_damaged_index_is_refused(tmp_path: Path) -> None:
         Bm25.load(tmp_path)
     with pytest.raises(Bm25Error, match="cannot read"):
         Bm25.load(tmp_path / "nothing here")
+
+
+def test_the_signature_changes_with_how_texts_become_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build saves BM25, so the index records this and is rebuilt when it changes."""
+    from bot import index, lexical
+
+    before = lexical.signature()
+    assert index.PARAMS["lexical"] == before
+    monkeypatch.setattr(lexical, "_STOPWORDS", [*lexical._STOPWORDS, "ms"])
+    assert lexical.signature() != before
+    monkeypatch.undo()
+    monkeypatch.setattr(lexical.bm25s, "__version__", "0.0.0")
+    assert lexical.signature() != before
