@@ -327,6 +327,8 @@ def _signs(sentence: str, rules: SafetyRules) -> list[Triage]:
     found, signs = [], rules.sign_set.matches(sentence)
     for category in rules.categories:
         hits = [match for i, match in signs if rules.sign_owners[i] is category]
+        if len(hits) < 2:  # one sign never escalates: no need to judge it
+            continue
         urgent = [m for m in hits if _judge(sentence, sentence, m, rules.cues) == "urgent"]
         if len(urgent) >= 2:
             found.append(Triage(category, True, " + ".join(m.group(0) for m in urgent)))
