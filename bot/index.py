@@ -94,7 +94,7 @@ class LoadedIndex:
         # one batched fetch; a dot product per row, as the scores have always been computed
         # (one matrix product differs in the last bits, which could reorder near-ties)
         stored = self.vectors[kind].vectors(rows)
-        return np.fromiter((row @ vector for row in stored), dtype=np.float32, count=len(rows))
+        return np.fromiter(map(vector.dot, stored), dtype=np.float32, count=len(rows))
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""
