@@ -212,6 +212,7 @@ def _fuse(path: Path, config: Any) -> bool:
         model.save_model_to_file(str(fused))
         fused.replace(path)  # whole or not at all
     except Exception:  # the fusion is optional: on any failure the plain graph stays
+        path.with_suffix(".fused.onnx").unlink(missing_ok=True)  # and no half-written copy
         return False
     return True
 
@@ -282,7 +283,7 @@ class CachedEmbedder:
     """Remembers the vectors of recent single queries (LRU): a repeated question, or a
     suggestion chip many patients click, costs no model call."""
 
-    def __init__(self, inner: Embedder, size: int = 1024) -> None:
+    def __init__(self, inner: Embedder, size: int) -> None:
         self.inner = inner
         self.name = inner.name
         self.dimension = inner.dimension
