@@ -87,8 +87,23 @@ def build(
     summary = f"{counts['sources']} sources, {counts['passages']} passages, {counts['spans']} spans"
     if result.built:
         typer.echo(f"Built index {result.manifest['build_id']} ({summary}): {result.reason}.")
+        _say_exact_fallbacks(result.manifest)
     else:
         typer.echo(f"Index is up to date ({summary}); nothing to do. Use --force to rebuild.")
+
+
+def _say_exact_fallbacks(manifest: dict[str, Any]) -> None:
+    """Warn about each unit kind whose HNSW graph missed the recall target: it is searched
+    exactly, which is slower at that size (see :func:`bot.vectors.build_vector_index`)."""
+    for kind, spec in manifest.get("vector_index", {}).items():
+        if "hnsw_recall_at_10" in spec:
+            typer.echo(
+                f"Warning: the approximate index of the {kind} found only "
+                f"{spec['hnsw_recall_at_10']:.0%} of the true nearest 10 (efSearch "
+                f"{spec['hnsw_ef_search']}), so they are searched exactly instead: slower at "
+                "this size. Embeddings from a real model rarely do this.",
+                err=True,
+            )
 
 
 @app.command()

@@ -121,13 +121,18 @@ def probe_queries(vectors: Vectors, count: int, seed: int = 0) -> Vectors:
 def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIndex:
     """Index ``vectors`` as :func:`plan_index` says. For HNSW the search effort is chosen by
     measurement: it doubles from HNSW_EF_SEARCH until recall@10 against exact search, on
-    RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec records both."""
+    RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec records both.
+
+    A graph that misses the target even at EF_SEARCH_MAX is dropped for exact search, which
+    is slower but finds every true neighbour; the spec then records what the graph reached
+    (``hnsw_recall_at_10``, ``hnsw_ef_search``). Vectors without structure for a graph to
+    follow do this: over 100 000 random ones (384 dimensions) the graph found 0.89 of the true
+    top 10 at EF_SEARCH_MAX.
+    """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     spec = plan_index(len(vectors), exact_max)
     if spec["type"] == "flat":
-        flat = faiss.IndexFlatIP(vectors.shape[1])
-        flat.add(vectors)
-        return VectorIndex(flat, spec)
+        return _flat(vectors, spec)
     graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     graph.add(vectors)
@@ -137,7 +142,19 @@ def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIn
     while True:
         index = VectorIndex(graph, spec | {"ef_search": ef})
         recall = recall_at(index, queries, truth)
-        if recall >= RECALL_TARGET or ef >= EF_SEARCH_MAX:
+        if recall >= RECALL_TARGET:
             index.spec["recall_at_10"] = round(recall, 4)
             return index
+        if ef >= EF_SEARCH_MAX:
+            break
         ef *= 2
+    del graph, index  # not held while the exact index is made: it can be larger than it
+    return _flat(
+        vectors, {"type": "flat", "hnsw_recall_at_10": round(recall, 4), "hnsw_ef_search": ef}
+    )
+
+
+def _flat(vectors: Vectors, spec: dict[str, Any]) -> VectorIndex:
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    return VectorIndex(flat, spec)

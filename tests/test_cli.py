@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bot import service
+from bot.builder import BuildResult
 from bot.cli import app
 from bot.index import current_path
 
@@ -69,6 +71,22 @@ def test_build_is_idempotent_and_ask_prints_json(knowledge_dir: Path, tmp_path: 
     store.write_text(store.read_text().replace("three months", "two weeks"))
     refused = _run(knowledge_dir, index, "ask", "When can I go back to work?")
     assert refused.exit_code == 1 and "does not match its SHA-256" in refused.output
+
+
+def test_build_warns_when_a_kind_is_searched_exactly_for_want_of_recall(
+    knowledge_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    specs = {
+        "spans": {"type": "flat", "hnsw_recall_at_10": 0.658, "hnsw_ef_search": 1024},
+        "passages": {"type": "hnsw", "M": 32, "ef_search": 128, "recall_at_10": 0.99},
+    }
+    manifest = {"build_id": "b", "counts": {"sources": 1, "passages": 2, "spans": 3}}
+    done = BuildResult(True, tmp_path, manifest | {"vector_index": specs}, "forced")
+    monkeypatch.setattr(service, "build", lambda *args, **kwargs: done)
+    result = _run(knowledge_dir, tmp_path / "index", "build")
+    assert result.exit_code == 0, result.output
+    assert "approximate index of the spans found only 66% of the true nearest 10" in result.output
+    assert "efSearch 1024" in result.output and "passages found" not in result.output
 
 
 def test_eval_reports_every_set_and_fails_below_target(knowledge_dir: Path, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from bot import vectors as vector_module
 from bot.vectors import (
@@ -36,6 +37,20 @@ def test_hnsw_effort_is_raised_until_recall_meets_the_target() -> None:
     assert recall_at(index, queries, truth) >= 0.9
     # exact search finds the exact neighbours, whatever the data
     assert recall_at(build_vector_index(vectors), queries, truth) == 1.0
+
+
+def test_a_graph_that_misses_the_recall_target_is_dropped_for_exact_search(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(vector_module, "RECALL_TARGET", 1.01)  # no graph can reach it
+    monkeypatch.setattr(vector_module, "EF_SEARCH_MAX", 2 * vector_module.HNSW_EF_SEARCH)
+    vectors = _unit_vectors(3000)
+    index = build_vector_index(vectors, exact_max=100)
+    assert index.spec["type"] == "flat"
+    assert 0 < index.spec["hnsw_recall_at_10"] < 1.01
+    assert index.spec["hnsw_ef_search"] == 2 * vector_module.HNSW_EF_SEARCH
+    queries = probe_queries(vectors, 50, seed=3)
+    assert recall_at(index, queries, exact_neighbours(vectors, queries, 10)) == 1.0
 
 
 def test_recall_counts_shared_rows() -> None:
