@@ -72,7 +72,7 @@ def _ensure_index(settings: Settings) -> None:
     reason = service.index_staleness(settings)
     if reason is not None:
         typer.echo(f"Building the index: {reason}.", err=True)
-        service.build(settings, progress=True)
+        _say_short_of_recall(service.build(settings, progress=True).manifest)
 
 
 @app.command()
@@ -99,9 +99,9 @@ def _say_short_of_recall(manifest: dict[str, Any]) -> None:
     for kind, spec in manifest.get("vector_index", {}).items():
         if short_of_recall(spec):
             typer.echo(
-                f"Warning: the approximate index of the {kind} found {spec['recall_at_10']:.0%} "
-                f"of the true nearest 10 on sample queries (target {RECALL_TARGET:.0%}, "
-                f"efSearch {spec['ef_search']}): some questions may miss a close match.",
+                f"Warning: the approximate index of the {kind} has recall@10 "
+                f"{spec['recall_at_10']} on sample queries, short of {RECALL_TARGET} even at "
+                f"efSearch {spec['ef_search']}: some questions may miss a close match.",
                 err=True,
             )
 
