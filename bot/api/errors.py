@@ -47,13 +47,13 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
 
 
-def chat_escalation(app: Any, path: str, body: Any) -> Reply | None:
-    """The escalation for a ``/api/chat`` request body (parsed JSON) that describes an
-    emergency, else None: for requests refused before they are answered (invalid in form,
-    rate limited). Triage reads the whole message, whatever its size."""
+def chat_escalation(app: Any, message: object) -> Reply | None:
+    """The escalation for a chat message that describes an emergency, else None (also while
+    no triage rules are loaded, or when ``message`` is not text). For chat requests that are
+    not answered: invalid in form, rate limited, or sent while no index is loaded. Triage
+    reads the whole message, whatever its size."""
     rules = getattr(app.state, "rules", None)
-    message = body.get("message") if isinstance(body, dict) else None
-    if path != CHAT_PATH or rules is None or not isinstance(message, str):
+    if rules is None or not isinstance(message, str):
         return None
     return escalation(message, rules, app.state.settings)
 
@@ -61,7 +61,9 @@ def chat_escalation(app: Any, path: str, body: Any) -> Reply | None:
 def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
     """An escalation when a chat request that is invalid only in form (a message over 1000
     characters, say) describes an emergency."""
-    reply = chat_escalation(request.app, request.url.path, body)
+    if request.url.path != CHAT_PATH or not isinstance(body, dict):
+        return None
+    reply = chat_escalation(request.app, body.get("message"))
     if reply is None:
         return None
     return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})

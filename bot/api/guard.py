@@ -108,7 +108,7 @@ class Guard:
         if self.settings.trust_proxy:
             # every X-Forwarded-For line in order (a proxy may add its own line rather than
             # append to the client's): the last hop is the one the proxy saw
-            forwarded = ",".join(_headers(scope, "x-forwarded-for"))
+            forwarded = ",".join(headers(scope, "x-forwarded-for"))
             hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
             address = hops[-1] if hops else address
         return address
@@ -150,7 +150,8 @@ class Guard:
             parsed = json.loads(body)
         except Exception:  # any body a client can send: bad JSON, too deep
             return False
-        return chat_escalation(scope["app"], scope["path"], parsed) is not None
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+        return chat_escalation(scope["app"], message) is not None
 
     @staticmethod
     def _add_headers(scope: Scope, headers: MutableHeaders, request_id: str) -> None:
@@ -181,11 +182,12 @@ class Guard:
 
 
 def _header(scope: Scope, name: str) -> str:
-    found = _headers(scope, name)
+    found = headers(scope, name)
     return found[0] if found else ""
 
 
-def _headers(scope: Scope, name: str) -> list[str]:
+def headers(scope: Scope, name: str) -> list[str]:
+    """Every value of the request header ``name`` (lower case), decoded as HTTP says."""
     wanted = name.encode()
     return [
         str(value.decode("latin-1"))

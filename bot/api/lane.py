@@ -15,7 +15,7 @@ rate limited the client and will add the headers and the log line.
 
 from __future__ import annotations
 
-from bot.api.guard import ASGIApp, Receive, Scope, Send, read_body, replay
+from bot.api.guard import ASGIApp, Receive, Scope, Send, headers, read_body, replay
 from bot.api.routes import chat_response
 from bot.api.schemas import CHAT_PATH, ChatRequest
 
@@ -44,8 +44,8 @@ def _is_chat(scope: Scope) -> bool:
     types and a missing type its own way, so those go to it."""
     if scope["type"] != "http" or scope["path"] != CHAT_PATH or scope["method"] != "POST":
         return False
-    types = [value for key, value in scope["headers"] if key.lower() == b"content-type"]
-    return len(types) == 1 and types[0].split(b";")[0].strip().lower() == b"application/json"
+    types = headers(scope, "content-type")
+    return len(types) == 1 and types[0].split(";")[0].strip().lower() == "application/json"
 
 
 def _parsed(body: bytes) -> ChatRequest | None:

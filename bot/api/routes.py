@@ -11,11 +11,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
-from bot.answer import escalation
+from bot.api.errors import chat_escalation
 from bot.api.schemas import CHAT_PATH, ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
 from bot.feedback import FeedbackStore
 from bot.models import Reply, Turn, reply_to_dict
-from bot.safety import SafetyRules
 from bot.service import Bot
 
 router = APIRouter()
@@ -38,9 +37,7 @@ async def chat(body: ChatRequest, request: Request) -> Response:
     answered = chat_response(request.scope, body)
     if answered is not None:
         return answered
-    message = body.message.strip()
-    rules: SafetyRules | None = request.app.state.rules
-    urgent = escalation(message, rules, request.app.state.settings) if rules else None
+    urgent = chat_escalation(request.app, body.message.strip())
     if urgent is not None:
         return reply_response(request.scope, urgent, None)
     raise HTTPException(503, "The answer index is not ready; please try again shortly.")
