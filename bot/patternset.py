@@ -161,14 +161,23 @@ class PatternSet:
     def candidates(self, text: str) -> list[int]:
         """Indices, in order, of the patterns that may match ``text``: a superset of those that
         do."""
-        if self._set is not None and text.isascii() and text.isprintable():
-            found = self._set.Match(text) or ()
-            if self._sentinel in found:
-                return sorted([*self.always, *(self._index[i] for i in found if i in self._index)])
-        # text the screen cannot judge: every pattern searched (all of them joined into one
-        # pattern first was 4x slower: re tries each branch at every position)
+        screened = self._screened(text)
+        if screened is not None:
+            return screened
         return [i for i, pattern in enumerate(self.patterns) if pattern.search(text)]
 
     def matches(self, text: str) -> list[tuple[int, re.Match[str]]]:
         """(index, match) for every pattern whose ``search`` finds a match in ``text``."""
-        return [(i, m) for i in self.candidates(text) if (m := self.patterns[i].search(text))]
+        screened = self._screened(text)
+        numbers = range(len(self.patterns)) if screened is None else screened
+        return [(i, m) for i in numbers if (m := self.patterns[i].search(text))]
+
+    def _screened(self, text: str) -> list[int] | None:
+        """The RE2 screen's candidates, or None for text it cannot judge: then every pattern
+        is searched, one by one (all of them joined into one pattern first was 4x slower: re
+        tries each branch at every position)."""
+        if self._set is not None and text.isascii() and text.isprintable():
+            found = self._set.Match(text) or ()
+            if self._sentinel in found:
+                return sorted([*self.always, *(self._index[i] for i in found if i in self._index)])
+        return None
