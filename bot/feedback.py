@@ -134,8 +134,13 @@ class FeedbackStore:
         return removed
 
     def summary(self, limit: int = 10) -> Summary:
-        """Counts for the staff page, the most down-voted passages first."""
-        with self._transaction() as db:
+        """Counts for the staff page, the most down-voted passages first.
+
+        Read through a connection of its own: it reads every vote, and under the shared one's
+        lock the server's writes would wait for it (WAL lets them go on beside a reader)."""
+        db = sqlite3.connect(self.path, timeout=5)
+        try:
+            db.execute("BEGIN")  # the four reads see one state of the file
             counts = dict(db.execute("SELECT vote, COUNT(*) FROM votes GROUP BY vote").fetchall())
             unanswered = db.execute("SELECT COUNT(*) FROM unanswered").fetchone()[0]
             rows = db.execute("SELECT vote, passage_ids FROM votes").fetchall()
@@ -144,6 +149,8 @@ class FeedbackStore:
                 "ORDER BY id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
+        finally:
+            db.close()
         return Summary(
             up=counts.get("up", 0),
             down=counts.get("down", 0),

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import sqlite3
+import threading
 from pathlib import Path
 
 from bot.feedback import FeedbackStore
@@ -76,3 +77,14 @@ def test_the_purge_reads_only_rows_still_holding_text(tmp_path: Path) -> None:
     for update in updates:
         plan = " ".join(row[3] for row in store._db.execute(f"EXPLAIN QUERY PLAN {update}"))
         assert "USING INDEX" in plan and "SCAN" not in plan, plan
+
+
+def test_the_staff_summary_does_not_wait_for_the_writers_lock(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store.vote("down", "answer", ["p1"])
+    found: list[int] = []
+    with store._lock:  # a write in progress on the shared connection
+        reader = threading.Thread(target=lambda: found.append(store.summary().down))
+        reader.start()
+        reader.join(timeout=10)
+    assert found == [1]
