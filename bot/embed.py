@@ -254,35 +254,24 @@ class OnnxEmbedder:
     def encode(self, texts: list[str], progress: bool = False) -> Vectors:
         """Embed texts in batches of 32: mean of token states over the mask, then L2-normalised
         (what the model's Pooling and Normalize modules do; in the graph since "pooled")."""
-        if len(texts) == 1:  # every query
-            return self._one(texts[0])
         parts = [self._batch(texts[i : i + 32]) for i in range(0, len(texts), 32)]
         if not parts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-
-    def _one(self, text: str) -> Vectors:
-        """One text, with as few steps around the run as it takes: every step right after a
-        run is slow, the run's 42 MB of weights having just emptied the caches. Going round
-        ``_batch`` and its lists, one array conversion instead of three, and no concatenation
-        saved 0.006-0.02 ms a question (six runs, medians of paired alternating calls; the
-        run is 1.7-2.1 ms): little, but on every question.
-        Most of what is left is tokenising: about 0.065 ms after a run, 0.015 ms in a loop."""
-        encoded = self._tokenizer.encode(text)
-        rows = np.array((encoded.ids, encoded.attention_mask, encoded.type_ids), dtype=np.int64)
-        return self._run(dict(zip(_INPUTS, rows[:, None], strict=True)))
+        # one batch (every query) is not copied: steps right after a run are slow, its 42 MB
+        # of weights having just emptied the caches
+        vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _batch(self, texts: list[str]) -> Vectors:
-        encoded = self._tokenizer.encode_batch(texts)
-        return self._run(
-            {
-                "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
-            }
-        )
-
-    def _run(self, feeds: dict[str, np.ndarray]) -> Vectors:
+        if len(texts) == 1:  # every query: skips the batch call's hand-off to its threads
+            encoded = [self._tokenizer.encode(texts[0])]
+        else:
+            encoded = self._tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
         output = self._session.run(None, feeds)[0]
         if self._pooled:
             return np.asarray(output, dtype=np.float32)
