@@ -131,7 +131,7 @@ class Answerer:
         store = self.retriever.index.store
         source = store.sources[hit.passage.source_id]
         return Quote(
-            text=source.body[hit.span.start : hit.span.end],
+            text=store.quote(hit.span),
             passage_id=hit.passage.id,
             score=round(hit.score, 4),
             source=source,

@@ -84,21 +84,13 @@ def _write_artifacts(
         index.save(folder / f"{kind}.faiss")
         specs[kind] = index.spec
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
+    quoted = [store.quote(span) for span in store.spans]  # in span row order
+    headings = [store.passages[span.passage_index].headings for span in store.spans]
     (folder / LEXICAL).mkdir()
-    Bm25(_lexical_texts(store)).save(folder / LEXICAL)
-    quoted = [store.body(store.passages[s.passage_index])[s.start : s.end] for s in store.spans]
+    Bm25(list(map(lexical_text, headings, quoted))).save(folder / LEXICAL)
     masks: dict[str, Any] = qtype.type_masks(quoted)  # Any: savez's keywords include a flag
     np.savez(folder / TYPES, **masks)
     return specs
-
-
-def _lexical_texts(store: Store) -> list[str]:
-    """What BM25 indexes, in span row order."""
-    texts = []
-    for span in store.spans:
-        passage = store.passages[span.passage_index]
-        texts.append(lexical_text(span, passage, store.body(passage)))
-    return texts
 
 
 def _manifest(

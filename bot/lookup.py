@@ -42,7 +42,7 @@ def lookup(retriever: Retriever, query: str, k: int = 10) -> list[Found]:
             source=source,
             score=round(hit.score, 4),
             segments=tuple(highlight(corrected, text)),
-            answer=source.body[hit.span.start : hit.span.end],
+            answer=store.quote(hit.span),
         )
         if len(found) == min(k, MAX_RESULTS):
             break

@@ -232,6 +232,6 @@ def span_text(span: Span, passage: Passage, body: str) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def lexical_text(span: Span, passage: Passage, body: str) -> str:
-    """What BM25 indexes for a span: its headings, then exactly the quotable text."""
-    return " ".join([*passage.headings, body[span.start : span.end]])
+def lexical_text(headings: tuple[str, ...], quote: str) -> str:
+    """What BM25 indexes for a span: its passage's headings, then exactly its quotable text."""
+    return " ".join([*headings, quote])

@@ -46,6 +46,10 @@ class Store:
         """The verbatim text of a passage (headings excluded)."""
         return self.body(passage)[passage.start : passage.end]
 
+    def quote(self, span: Span) -> str:
+        """The verbatim text of a span: what a patient is shown."""
+        return self.body(self.passages[span.passage_index])[span.start : span.end]
+
     def context(self, passage_index: int, start: int, end: int) -> QuoteContext:
         """What surrounds ``body[start:end]`` in its paragraph, plus the paragraphs just before
         and after it under the same headings: enough to read a quote in its place."""
