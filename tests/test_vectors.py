@@ -1,9 +1,12 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from bot import vectors as vector_module
 from bot.vectors import (
     EXACT_MAX,
+    VectorIndex,
     build_vector_index,
     exact_neighbours,
     plan_index,
@@ -67,3 +70,20 @@ def test_recall_counts_shared_rows() -> None:
     exact = build_vector_index(vectors)
     assert recall_at(exact, queries, truth) == 1.0
     assert recall_at(exact, queries, shifted) < 0.5
+
+
+@pytest.mark.parametrize("exact_max", [EXACT_MAX, 100])
+def test_a_saved_index_is_mapped_not_copied_and_answers_as_built(
+    tmp_path: Path, exact_max: int
+) -> None:
+    vectors = _unit_vectors(3000)
+    built = build_vector_index(vectors, exact_max=exact_max)
+    path = tmp_path / "kind.faiss"
+    built.save(path)
+    loaded = VectorIndex.read(path, built.spec)
+    # mapped: the file's pages are the index's, shared by every process that serves it
+    assert str(path) in Path("/proc/self/maps").read_text()
+    queries = probe_queries(vectors, 20, seed=3)
+    path.unlink()  # a later build removes old folders: a mapped file stays readable
+    assert (loaded.search(queries, 10)[1] == built.search(queries, 10)[1]).all()
+    assert (loaded.vectors([5, 7]) == vectors[[5, 7]]).all()
