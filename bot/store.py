@@ -7,7 +7,10 @@ the FAISS files (FAQ vectors: every phrasing of every entry, in order).
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
@@ -89,16 +92,32 @@ class Store:
     def from_json(cls, text: str) -> Store:
         """Inverse of :meth:`to_json`; raises ValueError on a malformed store."""
         try:
-            data = json.loads(text)
-            sources = {s["id"]: Source(**s) for s in data["sources"]}
-            passages = tuple(_passage_from_dict(p) for p in data["passages"])
-            spans = tuple(Span(*row) for row in data["spans"])
-            faq = tuple(_faq_from_dict(e) for e in data["faq"])
-            faq_spans = tuple(int(i) for i in data["faq_spans"])
-            scope = tuple(str(t) for t in data["scope"])
+            with _collector_paused():
+                data = json.loads(text)
+                sources = {s["id"]: Source(**s) for s in data["sources"]}
+                passages = tuple(_passage_from_dict(p) for p in data["passages"])
+                spans = tuple(Span(*row) for row in data["spans"])
+                faq = tuple(_faq_from_dict(e) for e in data["faq"])
+                faq_spans = tuple(int(i) for i in data["faq_spans"])
+                scope = tuple(str(t) for t in data["scope"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed store: {exc}") from exc
         return cls(sources, passages, spans, faq, faq_spans, scope)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a store is parsed: the ~2 million objects
+    of a 100 000-passage store set it off dozens of times, each pass walking every object made
+    so far (2.5-2.9 s with it, 1.0 s without). Nothing made here is garbage, and reference
+    counting still frees whatever is."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _passage_to_dict(passage: Passage) -> dict[str, Any]:
