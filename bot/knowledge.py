@@ -53,8 +53,10 @@ class Knowledge:
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file's bytes."""
     digest = hashlib.sha256()
+    # large reads: hashing lets go of the GIL, and a thread hashing beside other Python work
+    # (the index's check, see bot.index) waits for it back after every chunk
     with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 16), b""):
+        for chunk in iter(lambda: handle.read(1 << 24), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
