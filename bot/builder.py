@@ -31,6 +31,7 @@ from bot.index import (
     LEXICAL,
     PARAMS,
     TYPES,
+    VOCABULARY,
     IndexError_,
     current_path,
     load_index,
@@ -40,6 +41,7 @@ from bot.knowledge import Knowledge, sha256_file
 from bot.lexical import Bm25
 from bot.onnxcheck import export_checked
 from bot.passages import lexical_text, passage_text, span_text
+from bot.spelling import vocabulary
 from bot.store import Store, build_store
 from bot.vectors import EXACT_MAX, build_vector_index
 
@@ -90,7 +92,16 @@ def _write_artifacts(
     Bm25(list(map(lexical_text, headings, quoted))).save(folder / LEXICAL)
     masks: dict[str, Any] = qtype.type_masks(quoted)  # Any: savez's keywords include a flag
     np.savez(folder / TYPES, **masks)
+    (folder / VOCABULARY).write_text("\n".join(_vocabulary(store)), encoding="utf-8")
     return specs
+
+
+def _vocabulary(store: Store) -> list[str]:
+    """The words questions are spelled against: the sources' bodies, the FAQ's phrasings and
+    the passages' headings."""
+    texts = [s.body for s in store.sources.values()]
+    texts += [q for entry in store.faq for q in entry.phrasings]
+    return vocabulary(texts + [h for p in store.passages for h in p.headings])
 
 
 def _manifest(

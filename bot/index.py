@@ -12,6 +12,7 @@ Layout of the index folder::
                             spans.bm25/     BM25 over each span with its headings (bm25s's
                                             files, memory-mapped when loaded)
                             types.npz       which spans hold a number, a time, a place … (bot.qtype)
+                            vocabulary.txt  the words questions are spelled against (bot.spelling)
                             manifest.json   written last; hashes of every artifact and input
 
 A build writes into a temporary folder, renames it into ``builds/`` and only then repoints
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot import qtype
+from bot import qtype, spelling
 from bot.embed import Vectors
 from bot.knowledge import first_unmatched
 from bot.lexical import SAVED_FILES, Bm25, Bm25Error
@@ -43,11 +44,13 @@ from bot.vectors import (
 )
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 7  # 7: the spans' BM25 index and answer types are found once and saved
-#: The spans' BM25 index and answer types: made with the vectors rather than at every
-#: start-up, where they took 10.6 and 3.2 s at 300 000 spans (100 000 passages).
+FORMAT_VERSION = 8  # 8: the spelling vocabulary is found once and saved
+#: The spans' BM25 index, answer types and the spelling vocabulary: made with the vectors
+#: rather than at every start-up, where at 100 000 passages they took 10.6 s, 3.2 s (300 000
+#: spans) and 1.2-1.5 s.
 LEXICAL = "spans.bm25"
 TYPES = "types.npz"
+VOCABULARY = "vocabulary.txt"
 ARTIFACTS = (
     "passages.faiss",
     "spans.faiss",
@@ -55,6 +58,7 @@ ARTIFACTS = (
     "store.json",
     *(f"{LEXICAL}/{name}" for name in SAVED_FILES),
     TYPES,
+    VOCABULARY,
 )
 #: The kinds of unit with a vector index each.
 KINDS = ("passages", "spans", "faq")
@@ -63,6 +67,7 @@ PARAMS = {
     "min_span_words": MIN_SPAN_WORDS,
     "answer_types": qtype.signature(),
     "lexical": lexical_signature(),
+    "vocabulary": spelling.signature(),
 }
 
 
@@ -80,10 +85,12 @@ class LoadedIndex:
         indexes: dict[str, VectorIndex],
         lexical: Bm25,
         types: dict[str, npt.NDArray[np.bool_]],
+        vocabulary: list[str],
         manifest: dict[str, Any],
         folder: Path | None = None,
     ):
         self.store = store
+        self.vocabulary = vocabulary  # what questions are spelled against (bot.spelling)
         self.manifest = manifest
         self.folder = folder  # the build folder it was read from (holds the ONNX model)
         self.vectors = indexes
@@ -228,6 +235,7 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
         }
         lexical = Bm25.load(folder / LEXICAL)
         types = _read_types(folder / TYPES)
+        vocabulary = (folder / VOCABULARY).read_text(encoding="utf-8").split("\n")
     except (ValueError, RuntimeError, AttributeError, OSError, VectorIndexError, Bm25Error) as exc:
         raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     _check_counts(store, indexes, manifest)
@@ -235,4 +243,4 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
     for what, count in per_span.items():
         if count != len(store.spans):
             raise IndexError_(f"spans: {what} cover {count}, store has {len(store.spans)}")
-    return LoadedIndex(store, indexes, lexical, types, manifest, folder)
+    return LoadedIndex(store, indexes, lexical, types, vocabulary, manifest, folder)

@@ -158,9 +158,7 @@ class Retriever:
             dtype=bool,
         )
         self._public_sources = public
-        vocabulary = [s.body for s in store.sources.values()]
-        vocabulary += [q for entry in store.faq for q in entry.phrasings]
-        self.speller = Speller(vocabulary + [h for p in store.passages for h in p.headings])
+        self.speller = Speller(index.vocabulary)  # found at build time
 
     def search(self, question: Question | str, k: int = 50, staff: bool = False) -> Results:
         """The k best spans for a question, best first, with the FAQ similarities.

@@ -10,6 +10,8 @@ from bot.index import IndexError_, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
 from bot.lexical import SAVED_FILES
 from bot.qtype import answer_types
+from bot.retrieve import Retriever
+from bot.spelling import vocabulary
 from tests.conftest import FakeEmbedder
 
 
@@ -32,6 +34,7 @@ def test_build_writes_artifacts_and_a_complete_manifest(
         "store.json",
         *(f"spans.bm25/{name}" for name in SAVED_FILES),
         "types.npz",
+        "vocabulary.txt",
     }
     assert all((folder / name).is_file() for name in manifest["artifacts"])
     assert manifest["model"] == "fake-hash-256" and manifest["dimension"] == 256
@@ -130,6 +133,22 @@ def test_the_saved_bm25_and_types_cover_every_span(
     assert len(loaded.lexical) == len(quoted) and loaded.types
     for name, mask in loaded.types.items():
         assert mask.tolist() == [name in answer_types(text) for text in quoted]
+
+
+def test_the_saved_vocabulary_is_every_word_of_the_bodies_faq_and_headings(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    loaded = load_index(tmp_path / "index", fake_embedder.name, 256)
+    store = loaded.store
+    texts = [source.body for source in store.sources.values()]
+    texts += [q for entry in store.faq for q in entry.phrasings]
+    texts += [h for passage in store.passages for h in passage.headings]
+    assert loaded.vocabulary == vocabulary(texts)
+    assert {"transplant", "back", "relapsing"} <= set(loaded.vocabulary)  # "back": FAQ only
+    # what the server spells questions against is what the build saved
+    speller = Retriever(loaded, fake_embedder).speller
+    assert speller.correct("tranplant recovary") == "transplant recovery"
 
 
 def test_load_refuses_wrong_model_dimension_or_counts(

@@ -1,9 +1,11 @@
 import pytest
 
 from bot import spelling
-from bot.spelling import Speller
+from bot.spelling import Speller, vocabulary
 
-SPELLER = Speller(["The transplant has side effects. Chemotherapy and research on relapses."])
+SPELLER = Speller(
+    vocabulary(["The transplant has side effects. Chemotherapy and research on relapses."])
+)
 
 
 def test_unknown_words_are_corrected_to_close_known_words() -> None:
@@ -24,7 +26,7 @@ def test_unknown_words_are_topic_words_the_knowledge_never_uses() -> None:
 
 
 def test_hyphenated_words_are_known_by_their_parts() -> None:
-    speller = Speller(["relapsing-remitting MS"])
+    speller = Speller(vocabulary(["relapsing-remitting MS"]))
     assert speller.unknown_words("what is remitting") == []
 
 
@@ -34,7 +36,7 @@ def test_common_short_forms_are_spelled_out() -> None:
 
 
 def test_word_families_and_typos_of_question_words_are_not_unknown() -> None:
-    speller = Speller(["Conclusion", "The transplant has side effects."])
+    speller = Speller(vocabulary(["Conclusion", "The transplant has side effects."]))
     assert speller.unknown_words("what did they conclude") == []
     assert speller.unknown_words("wat are the side effects") == []
     # a shared prefix of fewer than six letters is no family: "transfusion" is not "transplant"
@@ -44,7 +46,7 @@ def test_word_families_and_typos_of_question_words_are_not_unknown() -> None:
 
 def test_corrections_are_remembered_within_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spelling, "_MEMO_SIZE", 3)
-    speller = Speller(["The transplant has side effects."])
+    speller = Speller(vocabulary(["The transplant has side effects."]))
     first = speller.correct("tranplant side efects now")
     assert speller.correct("tranplant side efects now") == first == "transplant side effects now"
     assert len(speller._fixed) <= 3
