@@ -98,7 +98,8 @@ def _write_artifacts(
 
 def _vocabulary(store: Store) -> list[str]:
     """The words questions are spelled against: the sources' bodies, the FAQ's phrasings and
-    the passages' headings."""
+    the passages' headings. The build parameters digest how words are found
+    (:func:`bot.spelling.signature`), not which texts: changing these needs a FORMAT_VERSION."""
     texts = [s.body for s in store.sources.values()]
     texts += [q for entry in store.faq for q in entry.phrasings]
     return vocabulary(texts + [h for p in store.passages for h in p.headings])

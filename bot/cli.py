@@ -112,7 +112,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     workers: Annotated[
-        int, typer.Option(min=1, max=64, help="Worker processes, each with its own index copy.")
+        int, typer.Option(min=1, max=64, help="Worker processes (sharing the mapped index files).")
     ] = 1,
 ) -> None:
     """Serve the chat page and API (builds the index first when missing or stale)."""

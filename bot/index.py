@@ -6,7 +6,8 @@ Layout of the index folder::
     index/current -> builds/<build id>      (symlink, swapped atomically)
     index/builds/<build id>/passages.faiss  inner product over normalised passage vectors:
                                             exact up to EXACT_MAX vectors, HNSW above
-                            spans.faiss     the same over quotable spans (1-3 sentences)
+                            spans.faiss     the same over quotable spans (1-3 sentences);
+                                            the .faiss files are memory-mapped when loaded
                             faq.faiss       the same over every phrasing of every FAQ question
                             store.json      sources, passages, sentences, spans (see bot.store)
                             spans.bm25/     BM25 over each span with its headings (bm25s's
@@ -22,7 +23,7 @@ A build writes into a temporary folder, renames it into ``builds/`` and only the
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -163,8 +164,12 @@ def check_dimension(manifest: dict[str, Any], dimension: int) -> None:
         raise IndexError_(f"index dimension {manifest.get('dimension')} is not {dimension}")
 
 
-def _check_artifacts(path: Path | None) -> None:
-    """Raise for the artifact :func:`first_unmatched` found, if any."""
+def _check_artifacts(folder: Path, checked: Future[Path | None]) -> None:
+    """Raise for the artifact :func:`first_unmatched` found missing or changed, if any."""
+    try:
+        path = checked.result()
+    except OSError as exc:  # unreadable, or removed while being hashed
+        raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     if path is not None and not path.is_file():
         raise IndexError_(f"{path} is missing")
     if path is not None:
@@ -180,15 +185,13 @@ def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
     """
     hashes = manifest.get("artifacts", {})
     with ThreadPoolExecutor(max_workers=1) as pool:
-        unmatched = pool.submit(first_unmatched, folder, ARTIFACTS, hashes)
+        checked = pool.submit(first_unmatched, folder, ARTIFACTS, hashes)
         try:
-            store: Store | None = Store.from_json((folder / "store.json").read_text("utf-8"))
-            problem: Exception | None = None
-        except (ValueError, OSError) as exc:
-            store, problem = None, exc
-        _check_artifacts(unmatched.result())
-    if store is None:
-        raise IndexError_(f"cannot read index at {folder}: {problem}")
+            store = Store.from_json((folder / "store.json").read_text("utf-8"))
+        except (ValueError, RuntimeError, OSError) as exc:  # RecursionError: deep nesting
+            _check_artifacts(folder, checked)  # a changed file is the better reason
+            raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
+        _check_artifacts(folder, checked)
     return store
 
 
@@ -235,7 +238,7 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
         }
         lexical = Bm25.load(folder / LEXICAL)
         types = _read_types(folder / TYPES)
-        vocabulary = (folder / VOCABULARY).read_text(encoding="utf-8").split("\n")
+        vocabulary = (folder / VOCABULARY).read_text(encoding="utf-8").split()
     except (ValueError, RuntimeError, AttributeError, OSError, VectorIndexError, Bm25Error) as exc:
         raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
     _check_counts(store, indexes, manifest)

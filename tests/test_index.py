@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot import builder
+from bot import index as index_module
 from bot.builder import build_index
 from bot.index import IndexError_, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
@@ -98,7 +99,9 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(
     assert leftovers == [first.manifest["build_id"]]
 
 
-@pytest.mark.parametrize("name", ["store.json", "spans.bm25/data.csc.index.npy", "types.npz"])
+@pytest.mark.parametrize(
+    "name", ["store.json", "spans.bm25/data.csc.index.npy", "types.npz", "vocabulary.txt"]
+)
 def test_load_refuses_a_corrupt_artifact(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder, name: str
 ) -> None:
@@ -106,6 +109,32 @@ def test_load_refuses_a_corrupt_artifact(
     path = current_path(tmp_path / "index") / name
     path.write_bytes(path.read_bytes()[:-1] + b"x")  # one byte: still the right size
     with pytest.raises(IndexError_, match=rf"{name} does not match its SHA-256"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_a_changed_store_is_reported_as_changed_whatever_its_parse_raises(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    store = current_path(tmp_path / "index") / "store.json"
+    store.write_text("[" * 100_000)  # json raises RecursionError, not ValueError
+    with pytest.raises(IndexError_, match=r"store\.json does not match its SHA-256"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
+def test_an_artifact_that_cannot_be_hashed_is_an_index_error(
+    knowledge_dir: Path,
+    tmp_path: Path,
+    fake_embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+
+    def unreadable(*args: object) -> None:
+        raise PermissionError("spans.faiss: permission denied")
+
+    monkeypatch.setattr(index_module, "first_unmatched", unreadable)
+    with pytest.raises(IndexError_, match=r"cannot read index at .*permission denied"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
 
 
@@ -146,9 +175,10 @@ def test_the_saved_vocabulary_is_every_word_of_the_bodies_faq_and_headings(
     texts += [h for passage in store.passages for h in passage.headings]
     assert loaded.vocabulary == vocabulary(texts)
     assert {"transplant", "back", "relapsing"} <= set(loaded.vocabulary)  # "back": FAQ only
-    # what the server spells questions against is what the build saved
+    # what the server spells questions against is what the build saved, not the store's text
+    loaded.vocabulary = ["transplant", "zebras"]
     speller = Retriever(loaded, fake_embedder).speller
-    assert speller.correct("tranplant recovary") == "transplant recovery"
+    assert speller.correct("tranplant recovary zebas") == "transplant recovary zebras"
 
 
 def test_load_refuses_wrong_model_dimension_or_counts(

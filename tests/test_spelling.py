@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from bot import spelling
@@ -53,3 +55,19 @@ def test_corrections_are_remembered_within_a_bound(monkeypatch: pytest.MonkeyPat
     speller.correct("one more word here then")
     assert len(speller._fixed) <= 3
     assert speller.correct("efects") == "effects"  # still right after the memo was emptied
+
+
+def test_the_signature_changes_with_how_words_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = spelling.signature()
+    monkeypatch.setattr(spelling, "_PARTS", re.compile(r"[-']"))
+    assert spelling.signature() != before
+
+
+def test_a_vocabulary_is_sorted_lower_cased_and_split_at_hyphens() -> None:
+    assert vocabulary(["Relapsing-remitting MS", "MS relapses"]) == [
+        "ms",
+        "relapses",
+        "relapsing",
+        "relapsing-remitting",
+        "remitting",
+    ]
