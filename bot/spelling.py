@@ -73,8 +73,8 @@ def signature() -> str:
 class Speller:
     """Corrects words to the closest word of a fixed vocabulary (see :func:`vocabulary`)."""
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
-        words = set(vocabulary)
+    def __init__(self, known: Iterable[str]) -> None:
+        words = set(known)
         self._stemmer: Any = Stemmer.Stemmer("english")
         self._known = words
         self._stems = set(self._stemmer.stemWords(sorted(words)))
