@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot import service
+from bot.api.schemas import CHAT_PATH
 from bot.embed import OnnxEmbedder, load_embedder
 from bot.evaluate import load_sets
 from bot.index import current_path
@@ -208,9 +209,9 @@ def _sequential(base: str, questions: list[str]) -> list[float]:
     bodies = {q: json.dumps({"message": q}).encode() for q in ["warm up", *questions]}
 
     def ask(question: str) -> None:
-        status, _ = client.post("/api/chat", bodies[question])
+        status, _ = client.post(CHAT_PATH, bodies[question])
         if status != 200:
-            raise RuntimeError(f"/api/chat answered {status} to {question!r}")
+            raise RuntimeError(f"{CHAT_PATH} answered {status} to {question!r}")
 
     try:
         return _times(ask, questions)

@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from bot.api.schemas import CHAT_PATH
+
 
 @dataclass
 class LoadReport:
@@ -66,7 +68,7 @@ async def _client(
                 return
             started = time.perf_counter()
             try:
-                response = await client.post("/api/chat", json={"message": question})
+                response = await client.post(CHAT_PATH, json={"message": question})
                 status = str(response.status_code)
             except httpx.HTTPError as exc:
                 status = f"error: {type(exc).__name__}"
