@@ -164,16 +164,16 @@ def check_dimension(manifest: dict[str, Any], dimension: int) -> None:
         raise IndexError_(f"index dimension {manifest.get('dimension')} is not {dimension}")
 
 
-def _check_artifacts(folder: Path, checked: Future[Path | None]) -> None:
-    """Raise for the artifact :func:`first_unmatched` found missing or changed, if any."""
-    try:
-        path = checked.result()
-    except OSError as exc:  # unreadable, or removed while being hashed
-        raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
-    if path is not None and not path.is_file():
-        raise IndexError_(f"{path} is missing")
+def _check_artifacts(checked: Future[Path | None]) -> None:
+    """Raise for the artifact :func:`first_unmatched` found missing or changed, if any (an
+    OSError while hashing propagates: :func:`load_index` reports it)."""
+    path = checked.result()
     if path is not None:
-        raise IndexError_(f"{path} does not match its SHA-256 in the manifest")
+        raise IndexError_(
+            f"{path} is missing"
+            if not path.is_file()
+            else f"{path} does not match its SHA-256 in the manifest"
+        )
 
 
 def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
@@ -188,10 +188,10 @@ def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
         checked = pool.submit(first_unmatched, folder, ARTIFACTS, hashes)
         try:
             store = Store.from_json((folder / "store.json").read_text("utf-8"))
-        except (ValueError, RuntimeError, OSError) as exc:  # RecursionError: deep nesting
-            _check_artifacts(folder, checked)  # a changed file is the better reason
-            raise IndexError_(f"cannot read index at {folder}: {exc}") from exc
-        _check_artifacts(folder, checked)
+        except Exception:  # a changed file is the better reason, whatever the parse raised
+            _check_artifacts(checked)
+            raise
+        _check_artifacts(checked)
     return store
 
 
@@ -230,8 +230,8 @@ def load_index(index_dir: Path, model: str, dimension: int | None = None) -> Loa
         raise IndexError_(f"index was built with model '{manifest.get('model')}', not '{model}'")
     if dimension is not None:
         check_dimension(manifest, dimension)
-    store = _verified_store(folder, manifest)
     try:
+        store = _verified_store(folder, manifest)
         specs = manifest.get("vector_index", {})
         indexes = {
             kind: VectorIndex.read(folder / f"{kind}.faiss", specs.get(kind, {})) for kind in KINDS
