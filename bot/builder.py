@@ -101,7 +101,7 @@ def _vocabulary(store: Store) -> list[str]:
     the passages' headings. The build parameters digest how words are found
     (:func:`bot.spelling.signature`), not which texts: changing these needs a FORMAT_VERSION."""
     texts = [s.body for s in store.sources.values()]
-    texts += [q for entry in store.faq for q in entry.phrasings]
+    texts += store.phrasings
     return vocabulary(texts + [h for p in store.passages for h in p.headings])
 
 
@@ -140,7 +140,7 @@ def _texts(store: Store) -> dict[str, list[str]]:
             )
             for s in store.spans
         ],
-        "faq": [q for entry in store.faq for q in entry.phrasings],
+        "faq": list(store.phrasings),
     }
 
 

@@ -147,7 +147,7 @@ class Retriever:
         self._faq_rows = np.array(store.faq_rows, dtype=np.int64)  # phrasing row → entry
         self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
         # keywords help tell FAQ entries apart: one text per phrasing, and its entry's id
-        self._faq_bm25 = Bm25([q for entry in store.faq for q in entry.phrasings])
+        self._faq_bm25 = Bm25(list(store.phrasings))
         self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
         self._span_passage = np.array([s.passage_index for s in store.spans], dtype=np.int64)
         self._type_masks = index.types  # found at build time

@@ -36,6 +36,11 @@ class Store:
         """Every passage id, for checking ids a client sends back (computed once)."""
         return frozenset(p.id for p in self.passages)
 
+    @cached_property
+    def phrasings(self) -> tuple[str, ...]:
+        """Every phrasing of every FAQ entry, in FAQ vector row order."""
+        return tuple(q for entry in self.faq for q in entry.phrasings)
+
     @property
     def faq_rows(self) -> tuple[int, ...]:
         """For each FAQ vector row, the index of the entry it phrases."""
