@@ -57,8 +57,10 @@ class Bm25:
         self._size = len(texts)
         self._model: Any = bm25s.BM25()
         if texts:
-            tokens = bm25s.tokenize(
-                texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
+            tokens = _alphabetical(  # bm25s's own numbering is freed before indexing
+                bm25s.tokenize(
+                    texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
+                )
             )
             self._model.index(tokens, show_progress=False)
 
@@ -108,6 +110,23 @@ class Bm25:
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+
+def _alphabetical(tokens: Any) -> Any:
+    """``bm25s.tokenize``'s result with its words numbered in alphabetical order.
+
+    bm25s numbers the stemmed words in the order of a ``set``, which changes with each
+    process's string hash seed, so two builds of the same texts saved different bytes. Scores
+    do not depend on the numbering: a query's words are summed in the query's order. Costs
+    5.5-6.1 s at a million synthetic texts, beside 38-41 s to tokenise and index them.
+    """
+    words = sorted(tokens.vocab)
+    renumbered = {word: i for i, word in enumerate(words)}
+    new_id = [0] * len(words)
+    for word, old in tokens.vocab.items():
+        new_id[old] = renumbered[word]
+    ids = [list(map(new_id.__getitem__, text)) for text in tokens.ids]
+    return bm25s.tokenization.Tokenized(ids=ids, vocab=renumbered)
 
 
 @functools.lru_cache(maxsize=64)

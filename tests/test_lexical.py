@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import bm25s
@@ -78,3 +81,55 @@ def test_the_signature_changes_with_how_texts_become_words(monkeypatch: pytest.M
     monkeypatch.undo()
     monkeypatch.setattr(lexical.bm25s, "__version__", "0.0.0")
     assert lexical.signature() != before
+
+
+# the seed sources' words: enough distinct stems that two hash seeds order a set differently
+_SOURCE_TEXTS = [
+    line
+    for path in sorted((Path(__file__).parents[1] / "knowledge" / "sources").glob("*.md"))
+    for line in path.read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+
+_SAVE_AND_DIGEST = """
+import hashlib, sys
+from pathlib import Path
+from bot.lexical import SAVED_FILES, Bm25
+folder = Path(sys.argv[1])
+Bm25(sys.stdin.read().splitlines()).save(folder)
+print(hashlib.sha256(b"".join((folder / name).read_bytes() for name in SAVED_FILES)).hexdigest())
+"""
+
+
+def test_two_builds_of_the_same_texts_save_the_same_bytes(tmp_path: Path) -> None:
+    """bm25s numbers words in a set's order, which follows each process's string hash seed."""
+    digests = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", _SAVE_AND_DIGEST, str(tmp_path / seed)],
+            input="\n".join(_SOURCE_TEXTS),
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_words_are_numbered_alphabetically_and_score_as_bm25s_numbers_them() -> None:
+    bm25 = Bm25(_SOURCE_TEXTS)
+    vocabulary = list(bm25._model.vocab_dict)
+    assert len(vocabulary) > 300
+    assert vocabulary[:-1] == sorted(vocabulary[:-1]) and vocabulary[-1] == ""  # bm25s's last
+    plain = bm25s.BM25()
+    plain.index(
+        bm25s.tokenize(
+            _SOURCE_TEXTS, stopwords=_STOPWORDS, stemmer=bm25._stemmer, show_progress=False
+        ),
+        show_progress=False,
+    )
+    for query in [*QUERIES, *_SOURCE_TEXTS[::7]]:
+        tokens = bm25.query_tokens(query)
+        expected = plain.get_scores(tokens) if tokens else np.zeros(len(bm25))
+        assert np.array_equal(bm25.scores(query), expected), query
