@@ -43,6 +43,8 @@ def test_history_is_accepted(client: TestClient) -> None:
         ("{not json", "not valid JSON"),
         ('{"message": ""}', "message must contain some text"),
         ('{"message": "  \\n\\t "}', "message must contain some text"),
+        ('{"message": "\\u200b\\u200b"}', "message must contain some text"),  # zero-width
+        ('{"message": "\\u0000 \\u2028\\ufeff"}', "message must contain some text"),
         ('{"message": 42}', "message must be text"),
         ('{"message": ["a"]}', "message must be text"),
         ('{"message": "' + "x" * 1001 + '"}', "at most 1000 characters"),
@@ -151,6 +153,37 @@ def test_an_over_long_message_with_an_emergency_still_escalates(clinic: TestClie
     assert response.status_code == 200 and response.json()["kind"] == "emergency"
     ordinary = clinic.post("/api/chat", json={"message": "Tell me about recovery. " * 60})
     assert ordinary.status_code == 422
+
+
+_NESTED = "[" * 5000 + "]" * 5000  # deeper than Python's json can parse
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "error"),
+    [
+        (b'{"message": "caf\xe9 hours?"}', "application/json", "must be UTF-8 text"),
+        (
+            b'{"message": "recovery?", "x": ' + _NESTED.encode() + b"}",
+            "application/json",
+            "nested too deeply",
+        ),
+        (b'{"message": "recovery?"', "application/json", "not valid JSON"),
+        (b'{"message": "recovery?"}', "text/plain", "JSON object with a 'message'"),
+    ],
+)
+def test_a_chat_body_that_cannot_be_read_gets_a_readable_422_unless_it_is_an_emergency(
+    clinic: TestClient, body: bytes, content_type: str, error: str
+) -> None:
+    response = clinic.post("/api/chat", content=body, headers={"content-type": content_type})
+    assert response.status_code == 422 and error in response.json()["error"]
+    # the same body with an emergency in its message: the reply is the escalation
+    urgent = body.replace(b"recovery?", b"I cant breathe").replace(
+        b"caf\xe9 hours?", b"I cant breathe \xe9"
+    )
+    assert urgent != body
+    response = clinic.post("/api/chat", content=urgent, headers={"content-type": content_type})
+    assert response.status_code == 200 and response.json()["kind"] == "emergency"
+    assert "999" in response.json()["text"]
 
 
 def test_emergencies_escalate_even_without_an_index(

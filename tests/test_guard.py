@@ -138,6 +138,10 @@ def test_over_the_limit_gets_429_with_retry_after(built: Settings, fake: FakeEmb
         # an emergency is escalated however many requests came before it
         urgent = client.post("/api/chat", json={"message": "I have chest pain and can't breathe"})
         assert urgent.status_code == 200 and urgent.json()["kind"] == "emergency"
+        # also in a body too malformed to answer (not UTF-8, and the JSON left unclosed)
+        broken = b'{"message": "I have chest pain and can\'t breathe \xe9"'
+        urgent = client.post("/api/chat", content=broken, headers={"content-type": "text/plain"})
+        assert urgent.status_code == 200 and urgent.json()["kind"] == "emergency"
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The pages, the widget, staff lookup and feedback over HTTP, in-process (fake embedder)."""
 
+import json
 import sqlite3
 from collections.abc import Iterator
 
@@ -176,18 +177,37 @@ def test_feedback_is_stored_and_shown_to_staff(staff_client: TestClient, built: 
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "error"),
     [
-        {"vote": "meh", "kind": "answer"},
-        {"vote": "up", "kind": "other"},
-        {"vote": "up", "kind": "answer", "passage_ids": ["a", "b", "c", "d"]},
-        {"vote": "up", "kind": "answer", "passage_ids": ["no-such-passage"]},
-        {"vote": "up", "kind": "answer", "question": "x" * 1001},
+        ({"vote": "meh", "kind": "answer"}, "vote must be 'up' or 'down'."),
+        ({"vote": "up", "kind": "other"}, "kind must be 'answer', 'no_answer', 'emergency' or"),
+        (
+            {"vote": "up", "kind": "answer", "passage_ids": ["a", "b", "c", "d"]},
+            "passage_ids may hold at most 3 items.",
+        ),
+        ({"vote": "up", "kind": "answer", "passage_ids": None}, "passage_ids must be a list."),
+        (
+            {"vote": "up", "kind": "answer", "passage_ids": ["no-such-passage"]},
+            "passage_ids names a passage this index lacks: no-such-passage",
+        ),
+        # a lone surrogate is valid JSON, and repeated in the error it cannot be UTF-8
+        (
+            {"vote": "up", "kind": "answer", "passage_ids": ["\udc80"]},
+            "passage_ids names a passage this index lacks: \udc80",
+        ),
+        (
+            {"vote": "up", "kind": "answer", "question": "x" * 1001},
+            "question must be at most 1000 characters.",
+        ),
+        ([], "The request body must be a JSON object."),
     ],
 )
-def test_bad_feedback_gets_422(client: TestClient, body: dict[str, object]) -> None:
-    response = client.post("/api/feedback", json=body)
-    assert response.status_code == 422 and response.json()["error"]
+def test_bad_feedback_gets_a_readable_422(client: TestClient, body: object, error: str) -> None:
+    sent = json.dumps(body).encode()  # ASCII, "\\udc80" escaped as JSON allows
+    response = client.post(
+        "/api/feedback", content=sent, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and response.json()["error"].startswith(error)
 
 
 def test_unanswered_questions_are_counted_without_their_text(

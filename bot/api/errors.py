@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,17 +12,27 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from bot.answer import escalation
-from bot.api.schemas import CHAT_PATH, MAX_HISTORY, MAX_MESSAGE
+from bot.api.schemas import CHAT_PATH
 from bot.models import Reply, reply_to_dict
 
 _BY_TYPE = {
     "missing": "is required",
     "string_type": "must be text",
-    "list_type": "must be a list of turns",
+    "string_unicode": "must be text",
+    "list_type": "must be a list",
     "model_attributes_type": "must be an object",
     "dict_type": "must be an object",
-    "literal_error": "must be 'user' or 'bot'",
 }
+#: Where the guard leaves a chat request's body as it arrived, for the emergency check.
+CHAT_BODY = "chat_body"
+
+
+class ErrorResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: an error may repeat what a client sent,
+    and a lone surrogate (valid in a JSON string) cannot be encoded as UTF-8."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -32,18 +43,25 @@ def _field(loc: Sequence[Any]) -> str:
     return name or "the request body"
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], path: str) -> str:
     kind, field = error.get("type", ""), _field(error.get("loc", ()))
+    context = error.get("ctx") or {}
     if kind == "json_invalid":
         return "The request body is not valid JSON."
-    if kind == "string_too_long" and field == "message":
-        return f"message must be at most {MAX_MESSAGE} characters."
-    if kind == "too_long" and field == "history":
-        return f"history may hold at most {MAX_HISTORY} turns."
+    if kind == "string_too_long":
+        return f"{field} must be at most {context.get('max_length')} characters."
+    if kind == "too_long":
+        items = "turns" if field == "history" else "items"
+        return f"{field} may hold at most {context.get('max_length')} {items}."
+    if kind == "literal_error":
+        return f"{field} must be {context.get('expected')}."
     if kind == "value_error":
         return f"{field} {error.get('msg', '').removeprefix('Value error, ')}."
     if field == "the request body" and kind in ("missing", "model_attributes_type", "dict_type"):
-        return "The request body must be a JSON object with a 'message'."
+        wanted = " with a 'message'" if path == CHAT_PATH else ""
+        return f"The request body must be a JSON object{wanted}."
+    if kind == "list_type" and field == "history":
+        return "history must be a list of turns."
     return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
 
 
@@ -58,12 +76,31 @@ def chat_escalation(app: Any, message: object) -> Reply | None:
     return escalation(message, rules, app.state.settings)
 
 
+def message_in(body: object) -> object:
+    """The message of a chat request body the route will not answer, read leniently for
+    triage: a JSON object's ``message`` when it is text; otherwise the whole body as text
+    (bytes not UTF-8 replaced, JSON of any depth or none), so that an emergency in a body too
+    malformed to answer is still seen. A parsed body without a text message gives None."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        try:
+            parsed = json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than json can go
+            return body
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+        return message if isinstance(message, str) else body
+    return body.get("message") if isinstance(body, dict) else None
+
+
 def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
-    """An escalation when a chat request that is invalid only in form (a message over 1000
-    characters, say) describes an emergency."""
-    if request.url.path != CHAT_PATH or not isinstance(body, dict):
+    """An escalation when a chat request the route will not answer (a message over 1000
+    characters, a body that is not JSON, not UTF-8 or nested too deep) describes an
+    emergency. Reads the body as it arrived when the guard kept it."""
+    if request.url.path != CHAT_PATH:
         return None
-    reply = chat_escalation(request.app, body.get("message"))
+    arrived = request.scope.get("state", {}).get(CHAT_BODY, body)
+    reply = chat_escalation(request.app, message_in(arrived))
     if reply is None:
         return None
     return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})
@@ -75,12 +112,14 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     emergency = _emergency_in(request, exc.body)
     if emergency is not None:
         return emergency
-    details = list(dict.fromkeys(_describe(dict(e)) for e in exc.errors()))
+    path = request.url.path
+    return _invalid(request, list(dict.fromkeys(_describe(dict(e), path) for e in exc.errors())))
+
+
+def _invalid(request: Request, details: list[str]) -> JSONResponse:
     first = details[0] if details else "Invalid request."
-    return JSONResponse(
-        status_code=422,
-        content={"error": first, "details": details, "request_id": _request_id(request)},
-    )
+    content = {"error": first, "details": details, "request_id": _request_id(request)}
+    return ErrorResponse(status_code=422, content=content)
 
 
 def _request_id(request: Request) -> str | None:
@@ -92,8 +131,24 @@ def _request_id(request: Request) -> str | None:
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     """HTTP errors (404, 405, 503 …) as ``{"error": …}``, the same shape as 422s."""
     assert isinstance(exc, HTTPException)
-    return JSONResponse(
+    unreadable = _unreadable(exc)
+    if unreadable is not None:
+        return _emergency_in(request, None) or _invalid(request, [unreadable])
+    return ErrorResponse(
         status_code=exc.status_code,
         content={"error": str(exc.detail), "details": [], "request_id": _request_id(request)},
         headers=getattr(exc, "headers", None),
     )
+
+
+def _unreadable(exc: HTTPException) -> str | None:
+    """Why a body could not be read, when ``exc`` is FastAPI's 400 for a JSON body that
+    ``json`` could not even decode (it makes 422s only of JSON syntax errors)."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError | RecursionError):
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body must be UTF-8 text."
+    if isinstance(cause, RecursionError):
+        return "The request body is nested too deeply."
+    return "The request body is not valid JSON."

@@ -10,7 +10,6 @@ trace; and one JSON log line per request, without question text or client addres
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import traceback
@@ -19,9 +18,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
 
-from bot.api.errors import chat_escalation
+from bot.api.errors import CHAT_BODY, ErrorResponse, chat_escalation, message_in
 from bot.api.headers import SECURITY_HEADERS
 from bot.api.schemas import CHAT_PATH
 from bot.logjson import client_hash
@@ -45,7 +43,7 @@ log = logging.getLogger("faqbot")
 
 def _error(status: int, text: str, request_id: str, headers: dict[str, str] | None = None) -> Any:
     body = {"error": text, "details": [], "request_id": request_id}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return ErrorResponse(body, status_code=status, headers=headers)
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
@@ -130,6 +128,8 @@ class Guard:
         if not complete:
             return self._too_large(request_id), receive
         again = replay(body, receive)
+        if path == CHAT_PATH:  # an emergency in a body the route will not answer still escalates
+            scope["state"][CHAT_BODY] = body
         if path.startswith(LIMITED):
             wait = self.limiter.retry_after(address)
             if wait is not None and not self._urgent(scope, body):
@@ -146,12 +146,7 @@ class Guard:
         """Whether a chat request describes an emergency: it is never rate limited."""
         if scope["path"] != CHAT_PATH or not body:
             return False
-        try:
-            parsed = json.loads(body)
-        except Exception:  # any body a client can send: bad JSON, too deep
-            return False
-        message = parsed.get("message") if isinstance(parsed, dict) else None
-        return chat_escalation(scope["app"], message) is not None
+        return chat_escalation(scope["app"], message_in(body)) is not None
 
     @staticmethod
     def _add_headers(scope: Scope, headers: MutableHeaders, request_id: str) -> None:

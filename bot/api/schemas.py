@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, Field, StrictStr, field_validator
@@ -29,9 +30,15 @@ class ChatRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
+        if not _visible(value):
             raise ValueError("must contain some text, not only spaces")
         return value
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` has a character that shows: not only spaces, control characters and
+    invisible formatting such as zero-width spaces (``str.strip`` keeps those)."""
+    return any(not char.isspace() and unicodedata.category(char)[0] not in "CZ" for char in text)
 
 
 class SourceOut(BaseModel):
