@@ -173,6 +173,42 @@ def test_thinking_state_then_a_failure_with_retry(base_url: str, watched: Watche
     expect(page.locator(".log li.answer blockquote").first).to_contain_text("three months")
     expect(page.locator(".log li.error")).to_have_count(0)
     expect(page.locator(".log li.user")).to_have_count(1)  # the retry does not repeat the question
+    expect(page.locator("#question")).to_be_focused()  # not lost with the retry button
+
+
+def test_one_question_at_a_time(base_url: str, watched: Watched) -> None:
+    """A double tap on a suggestion, or Enter before the answer came, sends nothing more."""
+    page = watched.page
+    page.goto(base_url + "/")
+    _ask(page, QUESTION)
+    chip = page.locator(".log li.answer .chips button").first
+    held: list[Any] = []
+    page.route("**/api/chat", lambda route: held.append(route))
+    chip.dblclick()
+    expect(page.locator("#send")).to_be_disabled()
+    _ask(page, "Is it a cure?")  # typed and sent while the suggestion is still being answered
+    page.wait_for_timeout(300)
+    assert len(held) == 1
+    expect(page.locator(".log li.user")).to_have_count(2)
+    expect(page.locator("#question")).to_have_value("Is it a cure?")  # kept for after
+    held[0].fallback()
+    page.unroute("**/api/chat")
+    expect(page.locator(".log li.bot:not(.thinking)")).to_have_count(2)
+    page.press("#question", "Enter")
+    expect(page.locator(".log li.user")).to_have_count(3)
+    expect(page.locator(".log li.bot:not(.thinking)")).to_have_count(3)
+    assert not watched.errors
+
+
+def test_a_message_cut_at_the_limit_says_so(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    page.focus("#question")
+    page.keyboard.insert_text("Is recovery slow? " * 70)  # a paste of 1260 characters
+    assert page.eval_on_selector("#question", "box => box.value.length") == 1000
+    expect(page.locator("#status")).to_contain_text("as long as a question can be")
+    page.keyboard.press("Backspace")
+    expect(page.locator("#status")).to_have_text("")
 
 
 def test_an_emergency_shows_the_alert_above_the_conversation(
@@ -180,9 +216,12 @@ def test_an_emergency_shows_the_alert_above_the_conversation(
 ) -> None:
     page = watched.page
     page.goto(base_url + "/")
+    _ask(page, QUESTION)
+    expect(page.locator("#announce")).to_contain_text("three months")
     _ask(page, EMERGENCY)
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("112")
+    expect(page.locator("#announce")).to_have_text("")  # the alert speaks for itself
     expect(page.locator(".log li.emergency blockquote")).to_have_count(0)
     alert_box, log_box = alert.bounding_box(), page.locator("#log").bounding_box()
     assert alert_box and log_box and alert_box["y"] < log_box["y"]
@@ -301,11 +340,12 @@ def _targets_too_small(page: Page | Frame) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("width", [360, 640])  # 640 px is a 1280 px screen at 200 % zoom
+# 640 x 400 is a 1280 x 800 screen at 200 % zoom
+@pytest.mark.parametrize(("width", "height"), [(360, 740), (640, 400)])
 def test_usable_on_a_phone_and_at_200_percent_zoom(
-    base_url: str, browser: Browser, width: int
+    base_url: str, browser: Browser, width: int, height: int
 ) -> None:
-    context = browser.new_context(viewport={"width": width, "height": 740})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.goto(base_url + "/")
     _ask(page, QUESTION)
@@ -314,6 +354,9 @@ def test_usable_on_a_phone_and_at_200_percent_zoom(
     assert overflow <= 0, f"{overflow}px of sideways scrolling at {width}px"
     assert _targets_too_small(page) == []
     expect(page.locator("#disclaimer")).to_be_in_viewport()
+    # the dock that keeps the box and disclaimer on screen leaves most of it to the answer
+    dock = page.evaluate("document.querySelector('.dock').getBoundingClientRect().height")
+    assert dock <= 0.45 * height, f"the dock takes {dock:.0f} of {height} px"
     context.close()
 
 

@@ -36,6 +36,13 @@
     }
   }
 
+  // The live region is emptied first, so that the same words said twice (one failure after
+  // another) are announced again; screen readers stay silent when its text does not change.
+  function say(text) {
+    announce.textContent = "";
+    if (text) window.setTimeout(function () { announce.textContent = text; }, 100);
+  }
+
   function addUser(text) {
     const item = el("li", "user");
     item.append(el("p", "who", "You asked"), el("p", "", text));
@@ -207,7 +214,7 @@
     // the answer's first line, not hidden by the dock; an emergency keeps the alert in view
     if (reply.kind !== "emergency") item.scrollIntoView({ block: "start" });
     const said = reply.quotes.length ? reply.text + " " + reply.quotes[0].text : reply.text;
-    if (reply.kind !== "emergency") announce.textContent = said; // the alert announces itself
+    say(reply.kind === "emergency" ? "" : said); // the alert announces itself
     history.push({ role: "bot", text: said.slice(0, 4000) });
   }
 
@@ -215,15 +222,21 @@
     const item = el("li", "bot error");
     item.append(el("p", "who", "Something went wrong"), el("p", "", message));
     const retry = button("retry", "Try again");
-    retry.addEventListener("click", function () { item.remove(); send_(question, true); });
+    retry.addEventListener("click", function () {
+      if (waiting) return;
+      item.remove();
+      send_(question, true);
+    });
     item.append(retry);
     log.append(item);
-    announce.textContent = message;
+    say(message);
     retry.focus();
   }
 
   let thinking = null;
+  let waiting = false; // one question at a time
   function busy(on) {
+    waiting = on;
     send.disabled = on;
     log.setAttribute("aria-busy", on ? "true" : "false");
     status.textContent = on ? "Looking that up in the clinic's sources…" : "";
@@ -262,9 +275,15 @@
     }
     history.push({ role: "user", text: question });
     addReply(data, question);
+    // a retry's button is gone with its error: the question box takes the focus it held
+    // (only while this page has focus: the widget's frame never takes it from the clinic's page)
+    if (document.hasFocus() && document.activeElement === document.body) box.focus();
   }
 
+  // A second tap on a suggestion (a tremor, an impatient double click) or Enter pressed before
+  // the answer came is not sent again: what was typed stays in the box for after the answer.
   function ask(text) {
+    if (waiting) return;
     const question = text.trim();
     if (!question) {
       status.textContent = "Please type a question first.";
@@ -279,6 +298,13 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     ask(box.value);
+  });
+  // The box holds 1000 characters: past that, typing stops and a paste is cut, so say so.
+  const full = "That is as long as a question can be (" + box.maxLength +
+    " characters): anything more was left out.";
+  box.addEventListener("input", function () {
+    if (box.value.length >= box.maxLength) status.textContent = full;
+    else if (status.textContent === full) status.textContent = "";
   });
   box.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
