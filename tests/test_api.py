@@ -112,6 +112,10 @@ def test_static_files_are_served(client: TestClient) -> None:
 def test_unknown_route_is_json_404(client: TestClient) -> None:
     response = client.get("/nope")
     assert response.status_code == 404 and response.json()["error"] == "Not Found"
+    # FastAPI's docs pages load scripts from a CDN that the CSP blocks: not served; the schema is
+    for broken in ("/docs", "/redoc"):
+        assert client.get(broken).status_code == 404
+    assert client.get("/openapi.json").json()["paths"]["/api/chat"]
 
 
 @pytest.fixture

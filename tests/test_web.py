@@ -51,6 +51,9 @@ def test_embed_shows_the_greeting_as_text(client: TestClient) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert "<img src=x" not in page.text
     assert "<title>Hi</title>" in page.text
+    assert '<p class="who">The clinic</p>' in page.text  # "the clinic" starts the label
+    # shown only in a frame: no cache may hand this copy to someone opening the page directly
+    assert page.headers["vary"] == "Sec-Fetch-Dest"
 
 
 def test_a_greeting_in_a_link_opened_directly_is_not_shown(client: TestClient) -> None:
@@ -114,6 +117,7 @@ def test_bad_search_parameters_get_422(staff_client: TestClient, query: str) -> 
 def test_login_form_sets_a_session_that_searches(staff_client: TestClient) -> None:
     bad = staff_client.post("/staff/login", data={"token": "not-the-token-at-all"})
     assert bad.status_code == 401 and "not right" in bad.text
+    assert 'aria-invalid="true" autofocus' in bad.text  # back in the field to try again
     good = staff_client.post("/staff/login", data={"token": TOKEN}, follow_redirects=False)
     assert good.status_code == 303
     cookie = good.headers["set-cookie"].lower()
@@ -167,8 +171,16 @@ def test_the_session_cookie_is_secure_behind_a_trusted_tls_proxy(
 def test_feedback_is_stored_and_shown_to_staff(staff_client: TestClient, built: Settings) -> None:
     reply = staff_client.post("/api/chat", json={"message": "When can I go back to work?"}).json()
     ids = [q["passage_id"] for q in reply["quotes"]]
-    vote = {"vote": "down", "kind": "answer", "passage_ids": ids, "question": "back to work?"}
+    # two quotes from one passage name it twice: it is counted once
+    vote = {
+        "vote": "down",
+        "kind": "answer",
+        "passage_ids": ids + ids[:1],
+        "question": "back to work?",
+    }
     assert staff_client.post("/api/feedback", json=vote).status_code == 201
+    with sqlite3.connect(built.feedback_db) as db:
+        assert db.execute("SELECT passage_ids FROM votes").fetchall() == [(json.dumps(ids),)]
     staff_client.post("/api/chat", json={"message": "Does coffee cure autism?"})
     staff_client.post("/staff/login", data={"token": TOKEN})
     page = staff_client.get("/staff").text

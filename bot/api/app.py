@@ -89,6 +89,10 @@ def create_app(
         title="MS stem-cell therapy FAQ bot",
         summary="Answers only with verbatim, cited quotes from curated sources.",
         lifespan=_lifespan(settings, embedder, index),  # type: ignore[arg-type]
+        # the schema stays at /openapi.json; the docs pages load scripts from a CDN, which
+        # this server's Content-Security-Policy (script-src 'self') blocks
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, validation_error)

@@ -53,6 +53,7 @@ def embed_page(request: Request, greeting: str = "", title: str = "") -> HTMLRes
         title=title.strip()[:MAX_TITLE] or "Questions about MS and stem-cell therapy",
     )
     response.headers["Content-Security-Policy"] = embed_policy(request.app.state.settings)
+    response.headers["Vary"] = "Sec-Fetch-Dest"  # no cache may hand the framed page to others
     return response
 
 

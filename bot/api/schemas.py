@@ -101,7 +101,8 @@ class FeedbackIn(BaseModel):
     def _short_ids(cls, value: list[str]) -> list[str]:
         if any(not 0 < len(item) <= 200 for item in value):
             raise ValueError("must hold passage ids of 1 to 200 characters")
-        return value
+        # two quotes of one reply may come from one passage: it is voted on once
+        return list(dict.fromkeys(value))
 
 
 class FeedbackOut(BaseModel):
