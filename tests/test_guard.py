@@ -258,6 +258,17 @@ def _every_kind_of_response(client: TestClient) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("path", ["/", "/healthz", "/readyz", "/widget.js", "/static/chat.js"])
+def test_head_is_a_get_without_its_body(client: TestClient, path: str) -> None:
+    """Uptime monitors and load balancers often check with HEAD."""
+    got, head = client.get(path), client.head(path)
+    assert head.status_code == got.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == got.headers["content-length"]
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
+    assert client.head("/nope").status_code == 404 and client.head("/nope").content == b""
+
+
 def test_every_response_carries_the_security_headers(client: TestClient) -> None:
     for name, response in _every_kind_of_response(client).items():
         assert str(response.status_code) == name.split()[0], name

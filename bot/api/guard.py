@@ -1,11 +1,12 @@
 """The outermost layer of every HTTP request, as plain ASGI so that it also covers errors.
 
-In order: a request id; the Host check (``FAQBOT_ALLOWED_HOSTS``, probes exempt); the 16 KB
-body limit, counted on the bytes that actually arrive (chunked bodies and a lying
-``Content-Length`` included: FastAPI has no limit of its own); the per-client rate limit on
-``/api/*`` (an emergency message still gets through); then the app, with the security headers
-added to whatever it sends; an exception becomes a JSON 500 with the request id, never a stack
-trace; and one JSON log line per request, without question text or client address.
+In order: a request id; HEAD served as GET without the body; the Host check
+(``FAQBOT_ALLOWED_HOSTS``, probes exempt); the 16 KB body limit, counted on the bytes that
+actually arrive (chunked bodies and a lying ``Content-Length`` included: FastAPI has no limit of
+its own); the per-client rate limit on ``/api/*`` (an emergency message still gets through);
+then the app, with the security headers added to whatever it sends; an exception becomes a JSON
+500 with the request id, never a stack trace; and one JSON log line per request, without
+question text or client address.
 """
 
 from __future__ import annotations
@@ -82,12 +83,15 @@ class Guard:
                 self._add_headers(scope, MutableHeaders(scope=message), request_id)
             await send(message)
 
+        head = scope["method"] == "HEAD"  # monitors and load balancers: a GET without its body
+        app_scope = {**scope, "method": "GET"} if head else scope
+        app_send: Send = _bodiless(send_with_headers) if head else send_with_headers
         try:
             refusal, receive = await self._screen(scope, receive, request_id, address)
             if refusal is not None:
-                await refusal(scope, receive, send_with_headers)
+                await refusal(scope, receive, app_send)
             else:
-                await self.app(scope, receive, send_with_headers)
+                await self.app(app_scope, receive, app_send)
         except Exception as exc:
             # where it failed, not the exception's message: that may quote what was asked
             trace = "".join(traceback.format_tb(exc.__traceback__))
@@ -95,7 +99,7 @@ class Guard:
             log.error("unhandled error", extra={"fields": fields})
             if not sent["status"]:
                 text = "Something went wrong on our side. Please try again."
-                await _error(500, text, request_id)(scope, receive, send_with_headers)
+                await _error(500, text, request_id)(scope, receive, app_send)
         finally:
             self._log(scope, sent["status"] or 500, started)
 
@@ -174,6 +178,20 @@ class Guard:
             if name in state:
                 fields[name] = state[name]
         log.info("request", extra={"fields": fields})
+
+
+def _bodiless(send: Send) -> Send:
+    """A send that passes on the response's status and headers (its Content-Length too, as
+    HEAD wants) and drops its body."""
+
+    async def bodiless(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return bodiless
 
 
 def _header(scope: Scope, name: str) -> str:
