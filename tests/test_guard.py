@@ -3,6 +3,8 @@
 import asyncio
 import json
 import logging
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,12 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from bot import ratelimit
-from bot.api import create_app
+from bot.api import create_app, guard
 from bot.api.guard import MAX_BODY, host_allowed
 from bot.logjson import JsonFormatter, client_hash
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
-from tests.conftest import FakeEmbedder
+from tests.conftest import FakeEmbedder, serving
 
 TOKEN = "guard-test-token-0123456"
 QUESTION = {"message": "When can I go back to work?"}
@@ -86,6 +88,25 @@ def _call(app: FastAPI, headers: list[tuple[bytes, bytes]], chunks: list[bytes])
 
     asyncio.run(app(scope, receive, send))
     return statuses[0]
+
+
+def test_a_body_that_stalls_gets_408_and_the_connection_closed(
+    built: Settings, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that stops sending its body must not hold a connection and a task for good."""
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.5)
+    head = b"POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    with serving(create_app(built, fake_embedder)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(head + b"Content-Length: 100\r\n\r\n" + b'{"message": "Wh')
+            started = time.monotonic()
+            received = b""
+            while chunk := conn.recv(65536):  # until the server closes the connection
+                received += chunk
+            waited = time.monotonic() - started
+    assert received.startswith(b"HTTP/1.1 408 ") and b"took too long" in received
+    assert 0.4 < waited < 5
 
 
 def test_a_lying_content_length_does_not_get_past_the_limit(client: TestClient) -> None:

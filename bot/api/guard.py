@@ -1,16 +1,17 @@
 """The outermost layer of every HTTP request, as plain ASGI so that it also covers errors.
 
 In order: a request id; HEAD served as GET without the body; the Host check
-(``FAQBOT_ALLOWED_HOSTS``, probes exempt); the 16 KB body limit, counted on the bytes that
-actually arrive (chunked bodies and a lying ``Content-Length`` included: FastAPI has no limit of
-its own); the per-client rate limit on ``/api/*`` (an emergency message still gets through);
-then the app, with the security headers added to whatever it sends; an exception becomes a JSON
-500 with the request id, never a stack trace; and one JSON log line per request, without
-question text or client address.
+(``FAQBOT_ALLOWED_HOSTS``, probes exempt); the body's time limit (408); the 16 KB body
+limit, counted on the bytes that actually arrive (chunked bodies and a lying
+``Content-Length`` included: FastAPI has no limit of its own); the per-client rate limit on
+``/api/*`` (an emergency message still gets through); then the app, with the security headers
+added to whatever it sends; an exception becomes a JSON 500 with the request id, never a stack
+trace; and one JSON log line per request, without question text or client address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
@@ -34,6 +35,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 16 * 1024
+#: How long a request body may take to arrive: one that stalls (a slow or malicious client)
+#: would otherwise hold its connection and a task for good. 16 KB takes seconds on 2G.
+BODY_SECONDS = 15.0
 PROBES = ("/healthz", "/readyz")
 #: Rate limited per client: the API, and the staff sign-in (no guessing the token).
 LIMITED = ("/api/", "/staff/login")
@@ -128,7 +132,12 @@ class Guard:
         declared = _header(scope, "content-length")
         if declared and (not declared.isdigit() or len(declared) > 9 or int(declared) > MAX_BODY):
             return self._too_large(request_id), receive
-        body, complete = await read_body(receive)
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                body, complete = await read_body(receive)
+        except TimeoutError:
+            text = "The request took too long to arrive. Please try again."
+            return _error(408, text, request_id, {"Connection": "close"}), receive
         if not complete:
             return self._too_large(request_id), receive
         again = replay(body, receive)
