@@ -132,6 +132,15 @@ def clinic(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]
         yield test_client
 
 
+def test_the_page_knows_which_numbers_to_make_tappable(
+    built: Settings, fake_embedder: FakeEmbedder
+) -> None:
+    odd = built.model_copy(update={"emergency_number": "999", "clinic_phone": '020 "7946"<0>'})
+    with TestClient(create_app(odd, fake_embedder)) as client:
+        page = client.get("/").text
+    assert 'data-call="999|020 &#34;7946&#34;&lt;0&gt;"' in page
+
+
 def test_emergency_reply_shows_the_configured_numbers_and_no_quotes(clinic: TestClient) -> None:
     data = clinic.post("/api/chat", json={"message": "my temperature is 38.9 and im shivering"})
     reply = data.json()

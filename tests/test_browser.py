@@ -128,6 +128,41 @@ def test_ask_on_the_chat_page_shows_a_cited_quote(base_url: str, watched: Watche
     assert not watched.errors and not watched.dialogs
 
 
+def _quote(text: str, source: str) -> dict[str, Any]:
+    """A quote as the API sends it, from a source known by its citation only."""
+    citation = f"{source}. Example Publisher; 2024."
+    about = {"id": source, "title": source, "publisher": None, "url": None, "published": None}
+    return {
+        "text": text,
+        "passage_id": f"{source}#p1",
+        "score": 0.8,
+        "source": about | {"citation": citation},
+        "context": None,
+    }
+
+
+def test_quotes_from_one_source_share_its_entry(base_url: str, watched: Watched) -> None:
+    """Listed once per quote, one source would read like two that agree."""
+    page = watched.page
+    page.goto(base_url + "/")
+    reply = {
+        "kind": "answer",
+        "text": "Here is what the clinic's sources say:",
+        "quotes": [_quote("First.", "Alpha"), _quote("Second.", "Beta"), _quote("Third.", "Alpha")],
+        "suggestions": [],
+        "disclaimer": "General information.",
+    }
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    _ask(page, QUESTION)
+    expect(page.locator(".log li.answer a.cite")).to_have_text(["[1]", "[2]", "[1]"])
+    expect(page.locator(".log li.answer .sources li")).to_have_text(
+        ["Alpha. Example Publisher; 2024.", "Beta. Example Publisher; 2024."]
+    )
+    page.locator(".log li.answer a.cite").nth(2).click()
+    assert page.evaluate("document.activeElement.id") == "turn1-src-1"
+    assert not watched.errors
+
+
 def test_keyboard_only(base_url: str, watched: Watched) -> None:
     page = watched.page
     page.goto(base_url + "/")
@@ -221,11 +256,25 @@ def test_an_emergency_shows_the_alert_above_the_conversation(
     _ask(page, EMERGENCY)
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("112")
+    expect(alert.locator("a.call")).to_have_attribute("href", "tel:112")  # one tap to call
     expect(page.locator("#announce")).to_have_text("")  # the alert speaks for itself
     expect(page.locator(".log li.emergency blockquote")).to_have_count(0)
     alert_box, log_box = alert.bounding_box(), page.locator("#log").bounding_box()
     assert alert_box and log_box and alert_box["y"] < log_box["y"]
     _shoot(page, "emergency")
+
+
+def test_only_the_whole_emergency_number_is_a_call_link(base_url: str, watched: Watched) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    text = "Call 112 now. Not 0112, 1120 or +112; <b>112</b> again."
+    reply = {"kind": "emergency", "text": text, "quotes": [], "suggestions": [], "disclaimer": "."}
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    _ask(page, EMERGENCY)
+    alert = page.get_by_role("alert")
+    expect(alert.locator("p").last).to_have_text(text)  # every word kept, markup as text
+    expect(alert.locator("a.call")).to_have_count(2)
+    assert page.locator(".alert b").count() == 0
 
 
 def test_markup_in_a_question_is_shown_as_text(base_url: str, watched: Watched) -> None:

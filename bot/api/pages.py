@@ -27,7 +27,14 @@ MAX_TITLE = 80
 
 def _page(request: Request, template: str, **context: object) -> HTMLResponse:
     settings = request.app.state.settings
-    values = {"clinic_name": settings.clinic_name, "disclaimer": DISCLAIMER, **context}
+    # the numbers an emergency reply gives, which the page makes tappable on a phone
+    numbers = [n for n in (settings.emergency_number, settings.clinic_phone) if n]
+    values = {
+        "clinic_name": settings.clinic_name,
+        "disclaimer": DISCLAIMER,
+        "call_numbers": "|".join(numbers),
+        **context,
+    }
     return TEMPLATES.TemplateResponse(request, template, values)
 
 

@@ -105,10 +105,17 @@
     return toggle;
   }
 
+  // Quotes from one source share its number and its one entry in the sources list: listed
+  // twice, one source would read like two that agree.
   function addQuotes(item, quotes, prefix) {
     const list = el("ol");
+    const numbers = new Map(); // source id -> its number in this reply
     quotes.forEach(function (quote, i) {
-      const number = i + 1;
+      if (!numbers.has(quote.source.id)) {
+        numbers.set(quote.source.id, numbers.size + 1);
+        list.append(sourceCard(quote, prefix + "-src-" + numbers.size));
+      }
+      const number = numbers.get(quote.source.id);
       const id = prefix + "-src-" + number;
       const block = el("blockquote", "quote");
       block.append(el("p", "", quote.text));
@@ -121,10 +128,9 @@
       block.append(cite);
       item.append(block);
       if (quote.context) {
-        const panel = contextPanel(quote, prefix + "-ctx-" + number);
+        const panel = contextPanel(quote, prefix + "-ctx-" + (i + 1));
         item.append(contextToggle(panel), panel);
       }
-      list.append(sourceCard(quote, id));
     });
     const sources = el("section", "sources");
     sources.setAttribute("aria-label", "Sources");
@@ -192,12 +198,33 @@
     }
   }
 
+  // The emergency number and the clinic's phone in an alert's text become links a phone
+  // calls with one tap (the numbers come from the server's settings, on the alerts element).
+  function withCalls(text) {
+    const paragraph = el("p");
+    const numbers = (alerts.dataset.call || "").split("|").filter(Boolean);
+    const escaped = numbers.map(function (n) { return n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
+    // a whole number only: "112" is not linked inside "0112"
+    const pattern = new RegExp("(?<![0-9+])(" + escaped.join("|") + ")(?![0-9])");
+    const parts = escaped.length ? text.split(pattern) : [text];
+    parts.forEach(function (part) {
+      if (!numbers.includes(part)) {
+        paragraph.append(document.createTextNode(part));
+        return;
+      }
+      const call = el("a", "call", part);
+      call.href = "tel:" + part.replace(/[^0-9+]/g, "");
+      paragraph.append(call);
+    });
+    return paragraph;
+  }
+
   // An emergency is shown above everything, as an alert a screen reader announces at once.
   function addAlert(reply) {
     const box = el("div", "alert");
     box.setAttribute("role", "alert");
     box.tabIndex = -1;
-    box.append(el("p", "alert-title", "Please get help now"), el("p", "", reply.text));
+    box.append(el("p", "alert-title", "Please get help now"), withCalls(reply.text));
     alerts.prepend(box);
     box.scrollIntoView({ block: "start" });
   }
