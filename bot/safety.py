@@ -208,7 +208,7 @@ _TENS_ALONE = re.compile(r"\b(thirty|forty)\b(?= (point|degrees))")
 _POINT_UNIT = re.compile(rf"\bpoint ({'|'.join(_UNITS)})\b")
 _NUMBER_WORD = re.compile(r"\b(?:thirty|forty|hundred|point)\b")
 _SPACED_DIGITS = re.compile(r"\b(\d) (\d)\b(?=\s*(point|\.|,))")
-_DECIMAL = re.compile(r"(\d+)\s*(?:point|\.)\s*(\d)\b")
+_DECIMAL = re.compile(r"(?<!\d)(\d+)\s*(?:point|\.)\s*(\d)\b")  # whole runs: linear
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -1,5 +1,6 @@
 """Safety triage with the real rules in knowledge/safety.yaml (no model needed)."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,16 @@ def test_hypotheticals_are_informational_not_emergencies() -> None:
 def test_a_red_flag_buried_at_the_end_of_a_long_message_escalates() -> None:
     message = "How much does AHSCT cost abroad and is it covered by insurance? " * 15
     assert _urgent(message + "Also my wife just collapsed.") == "unconscious_confusion"
+
+
+def test_a_long_run_of_digits_takes_no_time_to_read() -> None:
+    """Triage reads whole bodies of requests it will not answer (up to 16 KB): the decimal
+    pattern once backtracked from every digit of a run, and 16 000 digits took 2.8 s (now 6 ms;
+    the bound leaves room for a slow machine)."""
+    started = time.perf_counter()
+    assert _urgent("9" * 16_000) is None and _urgent("38" + "9" * 16_000 + ".5 fever") is None
+    assert time.perf_counter() - started < 1.0
+    assert normalise("my temp is 38 point 5", RULES).endswith("38.5")
 
 
 def test_the_most_serious_category_wins() -> None:
