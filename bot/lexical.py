@@ -57,12 +57,10 @@ class Bm25:
         self._size = len(texts)
         self._model: Any = bm25s.BM25()
         if texts:
-            tokens = _alphabetical(  # bm25s's own numbering is freed before indexing
-                bm25s.tokenize(
-                    texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
-                )
+            tokens = bm25s.tokenize(
+                texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
             )
-            self._model.index(tokens, show_progress=False)
+            self._model.index(_alphabetical(tokens), show_progress=False)
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (:data:`SAVED_FILES`); an empty one cannot be."""
@@ -113,7 +111,7 @@ class Bm25:
 
 
 def _alphabetical(tokens: Any) -> Any:
-    """``bm25s.tokenize``'s result with its words numbered in alphabetical order.
+    """``bm25s.tokenize``'s result with its words renumbered in alphabetical order.
 
     bm25s numbers the stemmed words in the order of a ``set``, which changes with each
     process's string hash seed, so two builds of the same texts saved different bytes. Scores
@@ -125,8 +123,9 @@ def _alphabetical(tokens: Any) -> Any:
     new_id = [0] * len(words)
     for word, old in tokens.vocab.items():
         new_id[old] = renumbered[word]
-    ids = [list(map(new_id.__getitem__, text)) for text in tokens.ids]
-    return bm25s.tokenization.Tokenized(ids=ids, vocab=renumbered)
+    for text in tokens.ids:  # in place: a second copy of every text's words is not needed
+        text[:] = map(new_id.__getitem__, text)
+    return bm25s.tokenization.Tokenized(ids=tokens.ids, vocab=renumbered)
 
 
 @functools.lru_cache(maxsize=64)
