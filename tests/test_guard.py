@@ -163,6 +163,13 @@ def test_over_the_limit_gets_429_with_retry_after(built: Settings, fake: FakeEmb
         broken = b'{"message": "I have chest pain and can\'t breathe \xe9"'
         urgent = client.post("/api/chat", content=broken, headers={"content-type": "text/plain"})
         assert urgent.status_code == 200 and urgent.json()["kind"] == "emergency"
+        # but emergency words beside an ordinary message get no answer past the limit: the
+        # byte order mark makes the lane pass this body on, and FastAPI would answer it
+        sly = b'\xef\xbb\xbf{"message": "When can I go back to work?", "x": "I cant breathe"}'
+        refused = client.post(
+            "/api/chat", content=sly, headers={"content-type": "application/json"}
+        )
+        assert refused.status_code == 429
 
 
 @pytest.fixture
@@ -280,14 +287,44 @@ def _every_kind_of_response(client: TestClient) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/readyz", "/widget.js", "/static/chat.js"])
-def test_head_is_a_get_without_its_body(client: TestClient, path: str) -> None:
-    """Uptime monitors and load balancers often check with HEAD."""
+def test_head_is_answered_as_get(client: TestClient, path: str) -> None:
+    """Uptime monitors and load balancers often check with HEAD. (The test client, like
+    uvicorn, drops a HEAD reply's body itself: the guard's own dropping is tested below.)"""
     got, head = client.get(path), client.head(path)
-    assert head.status_code == got.status_code == 200 and head.content == b""
+    assert head.status_code == got.status_code == 200
     assert head.headers["content-length"] == got.headers["content-length"]
     assert head.headers["content-type"] == got.headers["content-type"]
     assert head.headers["content-security-policy"] == got.headers["content-security-policy"]
-    assert client.head("/nope").status_code == 404 and client.head("/nope").content == b""
+    assert client.head("/nope").status_code == 404
+
+
+def test_the_guard_sends_no_body_for_head(client: TestClient) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "HEAD",
+        "scheme": "http",
+        "path": "/healthz",
+        "raw_path": b"/healthz",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("10.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    start, *bodies = sent
+    assert start["status"] == 200 and (b"content-length", b"15") in start["headers"]
+    assert [m["body"] for m in bodies] == [b""]
 
 
 def test_every_response_carries_the_security_headers(client: TestClient) -> None:

@@ -76,6 +76,7 @@ VALID = [
     {"message": "x" * 1000},
     {"message": "What is AHSCT?", "extra": 1},
     {"message": "\u200b🙂"},  # a zero-width space, then something that shows
+    {"message": "\U0001fae8"},  # an emoji newer than Python 3.11's Unicode tables
 ]
 INVALID = [
     b"",

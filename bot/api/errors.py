@@ -76,30 +76,26 @@ def chat_escalation(app: Any, message: object) -> Reply | None:
     return escalation(message, rules, app.state.settings)
 
 
-def message_in(body: object) -> object:
-    """The message of a chat request body the route will not answer, read leniently for
-    triage: a JSON object's ``message`` when it is text; otherwise the whole body as text
-    (bytes not UTF-8 replaced, JSON of any depth or none), so that an emergency in a body too
-    malformed to answer is still seen. A parsed body without a text message gives None."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if isinstance(body, str):
-        try:
-            parsed = json.loads(body)
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than json can go
-            return body
-        message = parsed.get("message") if isinstance(parsed, dict) else None
-        return message if isinstance(message, str) else body
-    return body.get("message") if isinstance(body, dict) else None
+def message_in(body: bytes) -> str:
+    """What triage reads of a chat request body that is not answered (invalid, or over the
+    rate limit): its JSON object's ``message`` when that is text, read as FastAPI reads a body
+    (so a byte order mark or UTF-16 too); otherwise the whole body as text, bytes that are
+    not UTF-8 replaced, so that an emergency in a body too malformed to answer is still seen."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than json can go
+        parsed = None
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else body.decode("utf-8", errors="replace")
 
 
-def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
+def _emergency_in(request: Request) -> JSONResponse | None:
     """An escalation when a chat request the route will not answer (a message over 1000
     characters, a body that is not JSON, not UTF-8 or nested too deep) describes an
-    emergency. Reads the body as it arrived when the guard kept it."""
-    if request.url.path != CHAT_PATH:
+    emergency. Reads the body as it arrived, which the guard keeps."""
+    arrived = request.scope.get("state", {}).get(CHAT_BODY)
+    if request.url.path != CHAT_PATH or arrived is None:
         return None
-    arrived = request.scope.get("state", {}).get(CHAT_BODY, body)
     reply = chat_escalation(request.app, message_in(arrived))
     if reply is None:
         return None
@@ -109,7 +105,7 @@ def _emergency_in(request: Request, body: Any) -> JSONResponse | None:
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     """422 with a readable first message and every problem listed (an emergency excepted)."""
     assert isinstance(exc, RequestValidationError)
-    emergency = _emergency_in(request, exc.body)
+    emergency = _emergency_in(request)
     if emergency is not None:
         return emergency
     path = request.url.path
@@ -133,7 +129,7 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     unreadable = _unreadable(exc)
     if unreadable is not None:
-        return _emergency_in(request, None) or _invalid(request, [unreadable])
+        return _emergency_in(request) or _invalid(request, [unreadable])
     return ErrorResponse(
         status_code=exc.status_code,
         content={"error": str(exc.detail), "details": [], "request_id": _request_id(request)},

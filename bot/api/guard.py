@@ -23,8 +23,10 @@ from starlette.datastructures import MutableHeaders
 
 from bot.api.errors import CHAT_BODY, ErrorResponse, chat_escalation, message_in
 from bot.api.headers import SECURITY_HEADERS
+from bot.api.routes import reply_response
 from bot.api.schemas import CHAT_PATH
 from bot.logjson import client_hash
+from bot.models import Reply
 from bot.ratelimit import RateLimiter
 from bot.settings import Settings
 
@@ -145,7 +147,12 @@ class Guard:
             scope["state"][CHAT_BODY] = body
         if path.startswith(LIMITED):
             wait = self.limiter.retry_after(address)
-            if wait is not None and not self._urgent(scope, body):
+            if wait is not None:
+                # an emergency is escalated however many requests came before it: here, so
+                # that nothing a body holds can get an over-limit client an answer
+                urgent = self._escalation(scope, body)
+                if urgent is not None:
+                    return reply_response(scope, urgent, None), again
                 text = f"Too many requests. Please wait {wait} seconds and try again."
                 return _error(429, text, request_id, {"Retry-After": str(wait)}), again
         return None, again
@@ -155,11 +162,11 @@ class Guard:
         return _error(413, f"The request body must be at most {MAX_BODY} bytes.", request_id)
 
     @staticmethod
-    def _urgent(scope: Scope, body: bytes) -> bool:
-        """Whether a chat request describes an emergency: it is never rate limited."""
+    def _escalation(scope: Scope, body: bytes) -> Reply | None:
+        """The escalation of a chat request that describes an emergency, else None."""
         if scope["path"] != CHAT_PATH or not body:
-            return False
-        return chat_escalation(scope["app"], message_in(body)) is not None
+            return None
+        return chat_escalation(scope["app"], message_in(body))
 
     @staticmethod
     def _add_headers(scope: Scope, headers: MutableHeaders, request_id: str) -> None:

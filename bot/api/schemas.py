@@ -37,8 +37,12 @@ class ChatRequest(BaseModel):
 
 def _visible(text: str) -> bool:
     """Whether ``text`` has a character that shows: not only spaces, control characters and
-    invisible formatting such as zero-width spaces (``str.strip`` keeps those)."""
-    return any(not char.isspace() and unicodedata.category(char)[0] not in "CZ" for char in text)
+    invisible formatting such as zero-width spaces (``str.strip`` keeps those). Characters
+    newer than this Python's Unicode tables (a new emoji) count as shown."""
+    return any(not char.isspace() and unicodedata.category(char) not in _INVISIBLE for char in text)
+
+
+_INVISIBLE = {"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"}
 
 
 class SourceOut(BaseModel):
