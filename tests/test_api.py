@@ -135,10 +135,18 @@ def clinic(built: Settings, fake_embedder: FakeEmbedder) -> Iterator[TestClient]
 def test_the_page_knows_which_numbers_to_make_tappable(
     built: Settings, fake_embedder: FakeEmbedder
 ) -> None:
-    odd = built.model_copy(update={"emergency_number": "999", "clinic_phone": '020 "7946"<0>'})
-    with TestClient(create_app(odd, fake_embedder)) as client:
+    from bot.api.pages import call_numbers
+
+    clinic = {"emergency_number": "999", "crisis_line": "Samaritans, 24/7, on 116 123"}
+    with TestClient(create_app(built.model_copy(update=clinic), fake_embedder)) as client:
         page = client.get("/").text
-    assert 'data-call="999|020 &#34;7946&#34;&lt;0&gt;"' in page
+    assert 'data-call="999|116 123"' in page  # the crisis line's number, not its "24"
+    assert call_numbers(built.model_copy(update={"clinic_phone": "+44 (0)20 7946 0000"})) == [
+        "112",
+        "+44 (0)20 7946 0000",
+    ]
+    for undialable in ("0800-MS-HELP", "020 7946 0000 ext 12", '999|0"><script>'):
+        assert call_numbers(built.model_copy(update={"clinic_phone": undialable})) == ["112"]
 
 
 def test_emergency_reply_shows_the_configured_numbers_and_no_quotes(clinic: TestClient) -> None:

@@ -221,6 +221,7 @@ def test_one_question_at_a_time(base_url: str, watched: Watched) -> None:
     page.route("**/api/chat", lambda route: held.append(route))
     chip.dblclick()
     expect(page.locator("#send")).to_be_disabled()
+    expect(chip).to_have_attribute("aria-disabled", "true")  # and looks it
     _ask(page, "Is it a cure?")  # typed and sent while the suggestion is still being answered
     page.wait_for_timeout(300)
     assert len(held) == 1
@@ -241,9 +242,40 @@ def test_a_message_cut_at_the_limit_says_so(base_url: str, watched: Watched) -> 
     page.focus("#question")
     page.keyboard.insert_text("Is recovery slow? " * 70)  # a paste of 1260 characters
     assert page.eval_on_selector("#question", "box => box.value.length") == 1000
-    expect(page.locator("#status")).to_contain_text("as long as a question can be")
+    # said in the dock, beside the box, where it is on screen whatever the scroll
+    limit = page.locator(".dock #question-limit")
+    expect(limit).to_contain_text("as long as a question can be")
     page.keyboard.press("Backspace")
-    expect(page.locator("#status")).to_have_text("")
+    expect(limit).to_be_hidden()
+
+
+def test_a_failure_while_the_next_question_is_typed_leaves_the_cursor_there(
+    base_url: str, watched: Watched
+) -> None:
+    page = watched.page
+    page.goto(base_url + "/")
+    held: list[Any] = []
+    page.route("**/api/chat", lambda route: held.append(route))
+    _ask(page, QUESTION)
+    page.keyboard.type("and the risks")  # while the first is being answered
+    held[0].abort()
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    expect(page.locator("#question")).to_be_focused()  # Enter must not resend the old one
+    expect(page.locator("#question")).to_have_value("and the risks")
+
+
+def test_an_answer_that_never_comes_gives_up_and_offers_a_retry(
+    base_url: str, watched: Watched
+) -> None:
+    page = watched.page
+    page.clock.install()
+    page.goto(base_url + "/")
+    page.route("**/api/chat", lambda route: None)  # held for good: a stalled connection
+    _ask(page, QUESTION)
+    expect(page.locator("#send")).to_be_disabled()
+    page.clock.run_for(31_000)
+    expect(page.locator(".log li.error")).to_contain_text("taking too long")
+    expect(page.locator("#send")).to_be_enabled()  # new questions (an emergency) may be sent
 
 
 def test_an_emergency_shows_the_alert_above_the_conversation(
@@ -275,6 +307,24 @@ def test_only_the_whole_emergency_number_is_a_call_link(base_url: str, watched: 
     expect(alert.locator("p").last).to_have_text(text)  # every word kept, markup as text
     expect(alert.locator("a.call")).to_have_count(2)
     assert page.locator(".alert b").count() == 0
+    box = alert.locator("a.call").first.bounding_box()
+    assert box and box["width"] >= 44 and box["height"] >= 44
+
+
+def test_several_numbers_each_call_their_own(base_url: str, watched: Watched) -> None:
+    """The longest number wins where two start alike: the clinic's "999 1234" is not 999."""
+    page = watched.page
+    page.goto(base_url + "/")
+    numbers = "999|999 1234|+44 (0)20 7946 0000|116 123"
+    page.evaluate(f"document.getElementById('alerts').dataset.call = {numbers!r}")
+    text = "Ring 999 1234 or +44 (0)20 7946 0000; else 999. Samaritans: 116 123, 116 123."
+    reply = {"kind": "emergency", "text": text, "quotes": [], "suggestions": [], "disclaimer": "."}
+    page.route("**/api/chat", lambda route: route.fulfill(json=reply))
+    _ask(page, EMERGENCY)
+    calls = page.get_by_role("alert").locator("a.call")
+    expect(calls).to_have_text(["999 1234", "+44 (0)20 7946 0000", "999", "116 123", "116 123"])
+    hrefs = [calls.nth(i).get_attribute("href") for i in range(5)]
+    assert hrefs == ["tel:9991234", "tel:+442079460000", "tel:999", "tel:116123", "tel:116123"]
 
 
 def test_markup_in_a_question_is_shown_as_text(base_url: str, watched: Watched) -> None:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from bot.answer import DISCLAIMER
 from bot.api.headers import embed_policy
+from bot.settings import Settings
 
 router = APIRouter()
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -23,19 +25,31 @@ TEMPLATES = Jinja2Templates(directory=WEB_DIR / "templates")
 #: A greeting or title longer than this is cut: they come from a clinic's page, not a person.
 MAX_GREETING = 300
 MAX_TITLE = 80
+_DIALABLE = re.compile(r"\+?[0-9][0-9 ().-]*[0-9]|[0-9]")
+_NUMBER = re.compile(r"\+?[0-9][0-9 -]*[0-9]")  # a phone number among a crisis line's words
 
 
 def _page(request: Request, template: str, **context: object) -> HTMLResponse:
     settings = request.app.state.settings
-    # the numbers an emergency reply gives, which the page makes tappable on a phone
-    numbers = [n for n in (settings.emergency_number, settings.clinic_phone) if n]
     values = {
         "clinic_name": settings.clinic_name,
         "disclaimer": DISCLAIMER,
-        "call_numbers": "|".join(numbers),
+        "call_numbers": "|".join(call_numbers(settings)),
         **context,
     }
     return TEMPLATES.TemplateResponse(request, template, values)
+
+
+def call_numbers(settings: Settings) -> list[str]:
+    """The phone numbers an emergency reply gives, as it writes them, that the chat page makes
+    links a phone calls with one tap: the emergency number, the clinic's phone and the number
+    in the crisis line ("Samaritans 116 123": its longest run of digits, so not the "24" of
+    "24/7"). Only numbers a phone can dial: digits, spaces, dashes, dots, brackets and a
+    leading +; not "0800-MS-HELP" or "... ext 12"."""
+    runs = _NUMBER.findall(settings.crisis_line or "")
+    crisis = max(runs, key=lambda run: sum(c.isdigit() for c in run), default=None)
+    found = [settings.emergency_number, settings.clinic_phone, crisis]
+    return [n.strip() for n in found if n and _DIALABLE.fullmatch(n.strip())]
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)

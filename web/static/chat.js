@@ -10,6 +10,7 @@
   const send = document.getElementById("send");
   const status = document.getElementById("status");
   const announce = document.getElementById("announce");
+  const limit = document.getElementById("question-limit");
   const embedded = document.body.classList.contains("embed");
   const history = []; // page memory only: gone when the tab closes, never written to storage
   let turn = 0;
@@ -38,9 +39,11 @@
 
   // The live region is emptied first, so that the same words said twice (one failure after
   // another) are announced again; screen readers stay silent when its text does not change.
+  let saying = null;
   function say(text) {
+    window.clearTimeout(saying); // a newer message replaces one not yet said
     announce.textContent = "";
-    if (text) window.setTimeout(function () { announce.textContent = text; }, 100);
+    if (text) saying = window.setTimeout(function () { announce.textContent = text; }, 100);
   }
 
   function addUser(text) {
@@ -198,25 +201,40 @@
     }
   }
 
-  // The emergency number and the clinic's phone in an alert's text become links a phone
-  // calls with one tap (the numbers come from the server's settings, on the alerts element).
+  // The phone numbers in an alert's text (the emergency number, the clinic's phone, the crisis
+  // line's number: the server lists them on the alerts element) become links a phone calls
+  // with one tap. Plain string search: no pattern features an older phone's browser lacks.
   function withCalls(text) {
     const paragraph = el("p");
     const numbers = (alerts.dataset.call || "").split("|").filter(Boolean);
-    const escaped = numbers.map(function (n) { return n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"); });
-    // a whole number only: "112" is not linked inside "0112"
-    const pattern = new RegExp("(?<![0-9+])(" + escaped.join("|") + ")(?![0-9])");
-    const parts = escaped.length ? text.split(pattern) : [text];
-    parts.forEach(function (part) {
-      if (!numbers.includes(part)) {
-        paragraph.append(document.createTextNode(part));
-        return;
-      }
-      const call = el("a", "call", part);
-      call.href = "tel:" + part.replace(/[^0-9+]/g, "");
+    numbers.sort(function (a, b) { return b.length - a.length; }); // "999 1234" before "999"
+    let at = 0;
+    for (let found = nextNumber(text, 0, numbers); found; found = nextNumber(text, at, numbers)) {
+      paragraph.append(document.createTextNode(text.slice(at, found.start)));
+      const call = el("a", "call", found.number);
+      // "+44 (0)20 …" is dialled without the "(0)"; spaces, dashes and brackets go
+      call.href = "tel:" + found.number.replace("(0)", "").replace(/[^0-9+]/g, "");
       paragraph.append(call);
-    });
+      at = found.start + found.number.length;
+    }
+    paragraph.append(document.createTextNode(text.slice(at)));
     return paragraph;
+  }
+
+  // The earliest whole occurrence of any of the numbers at or after `from` ("112" is not
+  // inside "0112" or "1120"); at one place, the longest number.
+  function nextNumber(text, from, numbers) {
+    let best = null;
+    numbers.forEach(function (number) {
+      let i = text.indexOf(number, from);
+      while (i !== -1 && !wholeNumber(text, i, number.length)) i = text.indexOf(number, i + 1);
+      if (i !== -1 && (!best || i < best.start)) best = { start: i, number: number };
+    });
+    return best;
+  }
+
+  function wholeNumber(text, start, length) {
+    return !/[0-9+]/.test(text.charAt(start - 1)) && !/[0-9]/.test(text.charAt(start + length));
   }
 
   // An emergency is shown above everything, as an alert a screen reader announces at once.
@@ -251,20 +269,28 @@
     const retry = button("retry", "Try again");
     retry.addEventListener("click", function () {
       if (waiting) return;
+      // the button goes with its error: the question box takes the focus it held
+      if (document.activeElement === retry) box.focus({ preventScroll: true });
       item.remove();
       send_(question, true);
     });
     item.append(retry);
     log.append(item);
     say(message);
-    retry.focus();
+    // the retry takes the focus, unless the person is typing their next question (Enter would
+    // then send the old one again) or is on the clinic's page around the widget's frame
+    if (document.hasFocus() && !box.value.trim()) retry.focus();
   }
 
   let thinking = null;
   let waiting = false; // one question at a time
+  const ANSWER_MS = 30000;
   function busy(on) {
     waiting = on;
     send.disabled = on;
+    log.querySelectorAll(".chips button, .retry").forEach(function (b) {
+      b.setAttribute("aria-disabled", on ? "true" : "false"); // a tap now is not sent
+    });
     log.setAttribute("aria-busy", on ? "true" : "false");
     status.textContent = on ? "Looking that up in the clinic's sources…" : "";
     if (on && !thinking) {
@@ -284,16 +310,25 @@
     const body = { message: question, history: history.slice(-20) };
     let data = null;
     let problem = null;
+    // a stalled connection must not leave the page waiting (and refusing new questions,
+    // an emergency among them) until the phone gives up on it, minutes later
+    const stop = new AbortController();
+    const timer = window.setTimeout(function () { stop.abort(); }, ANSWER_MS);
     try {
       const response = await fetch("/api/chat", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
+        signal: stop.signal,
       });
       data = await response.json().catch(function () { return {}; });
       if (!response.ok) problem = data.error || "The server answered " + response.status + ".";
     } catch (err) {
-      problem = "Could not reach the server. Check your connection.";
+      problem = stop.signal.aborted
+        ? "The server is taking too long to answer. Please try again."
+        : "Could not reach the server. Check your connection.";
+    } finally {
+      window.clearTimeout(timer);
     }
     busy(false);
     if (problem) {
@@ -302,9 +337,6 @@
     }
     history.push({ role: "user", text: question });
     addReply(data, question);
-    // a retry's button is gone with its error: the question box takes the focus it held
-    // (only while this page has focus: the widget's frame never takes it from the clinic's page)
-    if (document.hasFocus() && document.activeElement === document.body) box.focus();
   }
 
   // A second tap on a suggestion (a tremor, an impatient double click) or Enter pressed before
@@ -318,6 +350,7 @@
       return;
     }
     box.value = "";
+    limit.textContent = "";
     send_(question, false);
     box.focus();
   }
@@ -327,11 +360,12 @@
     ask(box.value);
   });
   // The box holds 1000 characters: past that, typing stops and a paste is cut, so say so.
-  const full = "That is as long as a question can be (" + box.maxLength +
-    " characters): anything more was left out.";
+  // Said next to the box (in the dock, always on screen), not in the status line above.
   box.addEventListener("input", function () {
-    if (box.value.length >= box.maxLength) status.textContent = full;
-    else if (status.textContent === full) status.textContent = "";
+    const full = box.value.length >= box.maxLength;
+    const text = full ? "That is as long as a question can be (" + box.maxLength +
+      " characters): anything more was left out." : "";
+    if (limit.textContent !== text) limit.textContent = text;
   });
   box.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
