@@ -57,16 +57,22 @@ def test_a_chunked_body_over_16_kb_gets_413(client: TestClient) -> None:
     assert response.status_code == 413
 
 
-def _call(app: FastAPI, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> int:
-    """Send one raw ASGI request; returns the status code."""
+def _exchange(
+    app: Any,
+    headers: list[tuple[bytes, bytes]],
+    chunks: list[bytes],
+    method: str = "POST",
+    path: str = "/api/chat",
+) -> list[dict[str, Any]]:
+    """Send one raw ASGI request; returns every message the app sent back."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
-        "path": "/api/chat",
-        "raw_path": b"/api/chat",
+        "path": path,
+        "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
         "headers": [(b"host", b"testserver"), *headers],
@@ -77,17 +83,22 @@ def _call(app: FastAPI, headers: list[tuple[bytes, bytes]], chunks: list[bytes])
         {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
         for i, chunk in enumerate(chunks)
     ]
-    statuses: list[int] = []
+    sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+        sent.append(message)
 
     asyncio.run(app(scope, receive, send))
-    return statuses[0]
+    return sent
+
+
+def _call(app: FastAPI, headers: list[tuple[bytes, bytes]], chunks: list[bytes]) -> int:
+    """Send one raw ASGI chat request; returns the status code."""
+    status: int = _exchange(app, headers, chunks)[0]["status"]
+    return status
 
 
 def test_a_body_that_stalls_gets_408_and_the_connection_closed(
@@ -299,30 +310,7 @@ def test_head_is_answered_as_get(client: TestClient, path: str) -> None:
 
 
 def test_the_guard_sends_no_body_for_head(client: TestClient) -> None:
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "HEAD",
-        "scheme": "http",
-        "path": "/healthz",
-        "raw_path": b"/healthz",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "client": ("10.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
-    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
-    start, *bodies = sent
+    start, *bodies = _exchange(client.app, [], [b""], "HEAD", "/healthz")
     assert start["status"] == 200 and (b"content-length", b"15") in start["headers"]
     assert [m["body"] for m in bodies] == [b""]
 
