@@ -16,6 +16,7 @@ general mention is reported so the answer can say who to call if it happens.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,9 @@ class Category:
     strong: tuple[re.Pattern[str], ...] = ()  # an emergency even asked as a question
 
 
-@dataclass(frozen=True)
+# compared and hashed by identity: triage's caches key on it, and hashing its fourteen
+# compiled patterns on every lookup cost more than the caches saved
+@dataclass(frozen=True, eq=False)
 class Cues:
     """Cues that make a symptom mention something other than an emergency (see the file)."""
 
@@ -280,31 +283,53 @@ def _judge(
     window = " ".join(before.split()[-_NEGATION_WINDOW:])
     if cues.negation.search(window):
         return "negated"
-    if cues.idiom.search(clause):
+    idiom, past, question, now = _clause_facts(clause, cues)
+    if idiom:
         return "idiom"
-    # "had the chemo 12 days ago" dates the treatment, not the symptom; and "now fine" is about
-    # the past: neither may count as past or present below
-    sentence = cues.treatment_time.sub(" ", sentence)
-    still = cues.resolved.sub(" ", sentence)
-    present = bool(cues.present.search(still)) or bool(cues.present_verbs.search(window))
-    over = (
-        cues.past.search(cues.treatment_time.sub(" ", clause))
-        or cues.chronic.search(sentence)
-        or cues.resolved.search(sentence)
-    )
-    if not present and (over or cues.past_verbs.search(window)):
+    present_still, chronic, resolved = _sentence_facts(sentence, cues)
+    present = present_still or bool(cues.present_verbs.search(window))
+    if not present and (past or chronic or resolved or cues.past_verbs.search(window)):
         return "past"
-    if cues.chronic.search(sentence) and not cues.present.search(still):
+    if chronic and not present_still:
         return "past"  # "breathless on the stairs for years": chronic beats "ive been"
-    if cues.hypothetical.search(before) and not cues.present.search(still):
+    if cues.hypothetical.search(before) and not present_still:
         return "informational"
-    if strong or cues.present.search(still):
+    if strong or present_still:
         return "urgent"  # "is 38.1 high enough to ring the ward?" asks about a real reading
-    if cues.question.search(clause) and not cues.personal.search(window):
+    if question and not cues.personal.search(window):
         return "informational"
-    if cues.general.search(before) and not cues.now.search(clause):
+    if cues.general.search(before) and not now:
         return "informational"
     return "urgent"
+
+
+# What _judge asks of a whole clause or sentence is the same for every symptom in it: asked
+# once, not once a symptom (a long sentence full of symptom words took 0.55 s at 16 KB).
+@functools.lru_cache(maxsize=32)
+def _clause_facts(clause: str, cues: Cues) -> tuple[bool, bool, bool, bool]:
+    """Whether the clause holds an idiom, a past cue (a treatment's date aside), a question,
+    and a "now"."""
+    past = cues.past.search(cues.treatment_time.sub(" ", clause))
+    return (
+        bool(cues.idiom.search(clause)),
+        bool(past),
+        bool(cues.question.search(clause)),
+        bool(cues.now.search(clause)),
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _sentence_facts(sentence: str, cues: Cues) -> tuple[bool, bool, bool]:
+    """Whether the sentence says it is happening now (what is resolved aside), is chronic, and
+    says something has resolved; "had the chemo 12 days ago" dates the treatment, not the
+    symptom, and is left out of all three."""
+    dated = cues.treatment_time.sub(" ", sentence)
+    still = cues.resolved.sub(" ", dated)
+    return (
+        bool(cues.present.search(still)),
+        bool(cues.chronic.search(dated)),
+        bool(cues.resolved.search(dated)),
+    )
 
 
 _FEVER_WORD = re.compile(r"fever|temp")
