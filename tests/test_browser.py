@@ -369,6 +369,26 @@ def test_widget_opens_answers_closes_and_keeps_the_conversation(
     assert not watched.errors
 
 
+def test_on_a_phone_tab_goes_round_inside_the_widget(base_url: str, browser: Browser) -> None:
+    """Covering the clinic's page, the panel is modal: focus never reaches the page behind."""
+    context = browser.new_context(viewport=WIDTHS["phone"])
+    page = context.new_page()
+    page.goto(base_url + "/widget-demo")
+    page.get_by_role("button", name="Ask about MS and stem cells").click()
+    panel = page.get_by_role("dialog", name="Ask about MS and stem cells")
+    expect(panel).to_have_attribute("aria-modal", "true")
+    frame = page.frame_locator("#faqbot-widget-panel iframe")
+    expect(frame.locator("#question")).to_be_focused()
+    inside = "() => document.getElementById('faqbot-widget-panel').contains(document.activeElement)"
+    for _ in range(12):  # round the chat's controls and out of its frame, several times
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside)
+    page.get_by_role("button", name="Close the chat").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(frame.locator("#question")).to_be_focused()  # round to the other end
+    context.close()
+
+
 def test_widget_options_come_from_its_data_attributes(base_url: str, watched: Watched) -> None:
     page = watched.page
     page.goto(base_url + "/healthz")  # any page of the server's origin, then a host page in it

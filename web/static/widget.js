@@ -52,6 +52,7 @@
 
   let panel = null;
   let frame = null;
+  let edges = [];
 
   function narrow() {
     return window.innerWidth < 480;
@@ -66,6 +67,17 @@
       borderRadius: small ? "0" : "12px",
     });
     panel.style[side] = small ? "0" : "20px";
+    // covering the page, the panel is modal: Tab goes round inside it, not into the page
+    // hidden behind it; floating beside the page, it is not, and the edges are no tab stops
+    panel.setAttribute("aria-modal", small ? "true" : "false");
+    edges.forEach(function (node) { node.tabIndex = small ? 0 : -1; });
+  }
+
+  // A tab stop at either end of the panel that sends focus round to the other end.
+  function edge(onFocus) {
+    const node = styled("span", { position: "absolute", width: "1px", height: "1px", overflow: "hidden" });
+    node.addEventListener("focus", onFocus);
+    return node;
   }
 
   function build() {
@@ -98,7 +110,9 @@
     frame.title = title;
     frame.src = botOrigin + "/embed?" + query.toString();
     frame.setAttribute("referrerpolicy", "no-referrer");
-    panel.append(bar, frame);
+    // Shift+Tab from Close goes to the chat's question box; Tab past the chat, to Close
+    edges = [edge(function () { frame.focus(); focusChat(); }), edge(function () { close.focus(); })];
+    panel.append(edges[0], bar, frame, edges[1]);
     document.body.append(panel);
     window.addEventListener("resize", place);
   }
