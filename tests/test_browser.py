@@ -385,7 +385,22 @@ def test_on_a_phone_tab_goes_round_inside_the_widget(base_url: str, browser: Bro
         assert page.evaluate(inside)
     page.get_by_role("button", name="Close the chat").focus()
     page.keyboard.press("Shift+Tab")
-    expect(frame.locator("#question")).to_be_focused()  # round to the other end
+    expect(frame.locator("#send")).to_be_focused()  # round to the chat's last control
+    context.close()
+
+
+def test_the_widget_is_modal_only_while_it_covers_the_page(base_url: str, browser: Browser) -> None:
+    context = browser.new_context(viewport=WIDTHS["desktop"])
+    page = context.new_page()
+    page.goto(base_url + "/widget-demo")
+    page.get_by_role("button", name="Ask about MS and stem cells").click()
+    panel = page.get_by_role("dialog", name="Ask about MS and stem cells")
+    expect(panel).to_have_attribute("aria-modal", "false")  # floating beside the page
+    page.get_by_role("button", name="Ask about MS and stem cells").focus()  # out in the page
+    page.set_viewport_size(WIDTHS["phone"])  # a phone turned upright: the panel covers it
+    expect(panel).to_have_attribute("aria-modal", "true")
+    inside = "() => document.getElementById('faqbot-widget-panel').contains(document.activeElement)"
+    page.wait_for_function(inside)  # focus follows the panel rather than stay unseen behind
     context.close()
 
 

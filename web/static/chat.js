@@ -378,7 +378,10 @@
   // Escape asks it to close. The messages carry no data, so any origin may receive them.
   if (embedded && window.parent !== window) {
     window.addEventListener("message", function (event) {
-      if (event.source === window.parent && event.data && event.data.faqbot === "focus") box.focus();
+      if (event.source !== window.parent || !event.data) return;
+      if (event.data.faqbot === "focus") box.focus();
+      // Shift+Tab coming round from the panel's Close button: the last control, as in a page
+      if (event.data.faqbot === "focus-last") (send.disabled ? box : send).focus();
     });
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape") window.parent.postMessage({ faqbot: "close" }, "*");

@@ -71,6 +71,11 @@
     // hidden behind it; floating beside the page, it is not, and the edges are no tab stops
     panel.setAttribute("aria-modal", small ? "true" : "false");
     edges.forEach(function (node) { node.tabIndex = small ? 0 : -1; });
+    // turned from wide to narrow while focus was out in the page: it would stay there, unseen
+    if (small && isOpen() && !panel.contains(document.activeElement)) {
+      frame.focus();
+      focusChat();
+    }
   }
 
   // A tab stop at either end of the panel that sends focus round to the other end.
@@ -110,8 +115,8 @@
     frame.title = title;
     frame.src = botOrigin + "/embed?" + query.toString();
     frame.setAttribute("referrerpolicy", "no-referrer");
-    // Shift+Tab from Close goes to the chat's question box; Tab past the chat, to Close
-    edges = [edge(function () { frame.focus(); focusChat(); }), edge(function () { close.focus(); })];
+    // Shift+Tab from Close goes round to the chat's last control; Tab past the chat, to Close
+    edges = [edge(function () { frame.focus(); focusChat("focus-last"); }), edge(function () { close.focus(); })];
     panel.append(edges[0], bar, frame, edges[1]);
     document.body.append(panel);
     window.addEventListener("resize", place);
@@ -128,8 +133,9 @@
     focusChat();
   }
 
-  function focusChat() {
-    if (frame.contentWindow) frame.contentWindow.postMessage({ faqbot: "focus" }, botOrigin);
+  function focusChat(where) {
+    const message = { faqbot: typeof where === "string" ? where : "focus" };
+    if (frame.contentWindow) frame.contentWindow.postMessage(message, botOrigin);
   }
 
   function hide() {
