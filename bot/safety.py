@@ -304,7 +304,8 @@ def _judge(
 
 
 # What _judge asks of a whole clause or sentence is the same for every symptom in it: asked
-# once, not once a symptom (a long sentence full of symptom words took 0.55 s at 16 KB).
+# once, not once a symptom (a long sentence full of symptom words took 0.55 s at 16 KB). The
+# caches hold the Cues they were asked with, so reloaded rules (new Cues) never get old answers.
 @functools.lru_cache(maxsize=32)
 def _clause_facts(clause: str, cues: Cues) -> tuple[bool, bool, bool, bool]:
     """Whether the clause holds an idiom, a past cue (a treatment's date aside), a question,
