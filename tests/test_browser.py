@@ -369,39 +369,46 @@ def test_widget_opens_answers_closes_and_keeps_the_conversation(
     assert not watched.errors
 
 
-def test_on_a_phone_tab_goes_round_inside_the_widget(base_url: str, browser: Browser) -> None:
-    """Covering the clinic's page, the panel is modal: focus never reaches the page behind."""
-    context = browser.new_context(viewport=WIDTHS["phone"])
+WIDGET = "Ask about MS and stem cells"
+_IN_PANEL = "() => document.getElementById('faqbot-widget-panel').contains(document.activeElement)"
+
+
+@pytest.fixture
+def widget_page(base_url: str, browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The widget demo at the width the test names (``@pytest.mark.parametrize`` on
+    ``widget_page`` indirectly), with the widget opened."""
+    context = browser.new_context(viewport=WIDTHS[request.param])
     page = context.new_page()
     page.goto(base_url + "/widget-demo")
-    page.get_by_role("button", name="Ask about MS and stem cells").click()
-    panel = page.get_by_role("dialog", name="Ask about MS and stem cells")
-    expect(panel).to_have_attribute("aria-modal", "true")
+    page.get_by_role("button", name=WIDGET).click()
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("widget_page", ["phone"], indirect=True)
+def test_on_a_phone_tab_goes_round_inside_the_widget(widget_page: Page) -> None:
+    """Covering the clinic's page, the panel is modal: focus never reaches the page behind."""
+    page = widget_page
+    expect(page.get_by_role("dialog", name=WIDGET)).to_have_attribute("aria-modal", "true")
     frame = page.frame_locator("#faqbot-widget-panel iframe")
     expect(frame.locator("#question")).to_be_focused()
-    inside = "() => document.getElementById('faqbot-widget-panel').contains(document.activeElement)"
     for _ in range(12):  # round the chat's controls and out of its frame, several times
         page.keyboard.press("Tab")
-        assert page.evaluate(inside)
+        assert page.evaluate(_IN_PANEL)
     page.get_by_role("button", name="Close the chat").focus()
     page.keyboard.press("Shift+Tab")
     expect(frame.locator("#send")).to_be_focused()  # round to the chat's last control
-    context.close()
 
 
-def test_the_widget_is_modal_only_while_it_covers_the_page(base_url: str, browser: Browser) -> None:
-    context = browser.new_context(viewport=WIDTHS["desktop"])
-    page = context.new_page()
-    page.goto(base_url + "/widget-demo")
-    page.get_by_role("button", name="Ask about MS and stem cells").click()
-    panel = page.get_by_role("dialog", name="Ask about MS and stem cells")
+@pytest.mark.parametrize("widget_page", ["desktop"], indirect=True)
+def test_the_widget_is_modal_only_while_it_covers_the_page(widget_page: Page) -> None:
+    page = widget_page
+    panel = page.get_by_role("dialog", name=WIDGET)
     expect(panel).to_have_attribute("aria-modal", "false")  # floating beside the page
-    page.get_by_role("button", name="Ask about MS and stem cells").focus()  # out in the page
+    page.get_by_role("button", name=WIDGET).focus()  # out in the page
     page.set_viewport_size(WIDTHS["phone"])  # a phone turned upright: the panel covers it
     expect(panel).to_have_attribute("aria-modal", "true")
-    inside = "() => document.getElementById('faqbot-widget-panel').contains(document.activeElement)"
-    page.wait_for_function(inside)  # focus follows the panel rather than stay unseen behind
-    context.close()
+    page.wait_for_function(_IN_PANEL)  # focus follows the panel rather than stay unseen behind
 
 
 def test_widget_options_come_from_its_data_attributes(base_url: str, watched: Watched) -> None:
