@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from bot.conversation import resolve, smalltalk_reply
 from bot.models import Quote, Reply, ReplyKind, Turn
 from bot.retrieve import Hit, Results, Retriever
-from bot.safety import SafetyRules, Triage, asks_for_a_decision, fill, triage
+from bot.safety import Triage, asks_for_a_decision, fill, triage
+from bot.safety_rules import SafetyRules
 from bot.scope import Scope
 from bot.settings import Settings
 

@@ -20,8 +20,8 @@ from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
 from bot.models import Reply, reply_to_dict
-from bot.safety import SafetyRulesError
 from bot.safety_eval import SafetyReport
+from bot.safety_rules import SafetyRulesError
 from bot.settings import Settings
 from bot.vectors import RECALL_TARGET, short_of_recall
 

@@ -17,7 +17,7 @@ from bot.index import IndexError_, LoadedIndex, check_dimension, load_index, sta
 from bot.knowledge import hash_knowledge, load_knowledge
 from bot.onnxcheck import onnx_problem
 from bot.retrieve import Retriever
-from bot.safety import SafetyRules, SafetyRulesError, load_rules
+from bot.safety_rules import SafetyRules, SafetyRulesError, load_rules
 from bot.settings import Settings
 
 log = logging.getLogger("faqbot")

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from bot import patternset
 from bot.patternset import PatternSet, Untranslatable, to_re2
-from bot.safety import clauses, load_rules, normalise
+from bot.safety import clauses, normalise
 from bot.safety_eval import load_safety_cases
+from bot.safety_rules import load_rules
 from tests.conftest import ROOT
 
 RULES = load_rules(ROOT / "knowledge")

@@ -1,20 +1,11 @@
 """Safety triage with the real rules in knowledge/safety.yaml (no model needed)."""
 
 import time
-from pathlib import Path
 
 import pytest
 
-from bot.safety import (
-    Cues,
-    SafetyRulesError,
-    clauses,
-    fill,
-    load_rules,
-    normalise,
-    parse_rules,
-    triage,
-)
+from bot.safety import clauses, fill, normalise, triage
+from bot.safety_rules import load_rules
 from bot.settings import Settings
 from tests.conftest import ROOT
 
@@ -112,41 +103,6 @@ def test_contacts_come_from_settings() -> None:
     assert "the emergency number 999" in custom and "Samaritans 116 123" in custom
     clinic = fill("{clinic}", Settings(clinic_phone="01234 567890", clinic_hours="8am-6pm"))
     assert clinic == "the clinic on 01234 567890 (8am-6pm)"
-
-
-def test_bad_rules_are_reported_with_where_they_are(tmp_path: Path) -> None:
-    with pytest.raises(SafetyRulesError, match="category 'x': pattern"):
-        parse_rules(
-            {
-                "categories": [
-                    {
-                        "id": "x",
-                        "title": "t",
-                        "message": "m",
-                        "if_it_happens": "i",
-                        "patterns": ["(unclosed"],
-                    },
-                ],
-                **{cue: "x" for cue in Cues.__dataclass_fields__},
-            }
-        )
-    with pytest.raises(SafetyRulesError, match="cannot be read"):
-        load_rules(tmp_path)
-    (tmp_path / "safety.yaml").write_text("categories: [\n", encoding="utf-8")
-    with pytest.raises(SafetyRulesError, match="not valid YAML"):
-        load_rules(tmp_path)
-
-
-def test_the_rules_are_searched_as_sets_screened_by_re2() -> None:
-    """Triage searches every pattern through two pattern sets; all the real rules but the one
-    with a look-ahead are screened in RE2's single pass (if a rewrite failed, triage would be
-    as right but ~100 µs a clause slower)."""
-    assert len(RULES.findable.patterns) == len(RULES.finders)
-    assert len(RULES.sign_set.patterns) == len(RULES.sign_owners)
-    for pattern_set in (RULES.findable, RULES.sign_set):
-        unscreened = [pattern_set.patterns[i].pattern for i in pattern_set.always]
-        assert all("(?!" in pattern or "(?=" in pattern for pattern in unscreened)
-        assert pattern_set.screened >= len(pattern_set.patterns) - 1
 
 
 def test_normalising_keeps_numbers_in_words_and_phrases() -> None:

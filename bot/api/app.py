@@ -24,7 +24,7 @@ from bot.api.pages import WEB_DIR
 from bot.embed import Embedder, EmbedderError
 from bot.feedback import FeedbackStore
 from bot.index import IndexError_, LoadedIndex
-from bot.safety import SafetyRulesError, load_rules
+from bot.safety_rules import SafetyRulesError, load_rules
 from bot.settings import Settings
 
 log = logging.getLogger("faqbot")
