@@ -7,7 +7,7 @@ import pytest
 from bot import builder
 from bot import index as index_module
 from bot.builder import build_index
-from bot.index import IndexError_, current_path, load_index, staleness
+from bot.index import IndexError_, LoadedIndex, current_path, load_index, staleness
 from bot.knowledge import load_knowledge
 from bot.lexical import SAVED_FILES
 from bot.qtype import answer_types
@@ -19,6 +19,12 @@ from tests.conftest import FakeEmbedder
 def _build(knowledge_dir: Path, index_dir: Path, embedder: FakeEmbedder, force: bool = False):
     knowledge = load_knowledge(knowledge_dir)
     return build_index(index_dir, knowledge, embedder.name, lambda: embedder, force=force)
+
+
+def _built_and_loaded(knowledge_dir: Path, index_dir: Path, embedder: FakeEmbedder) -> LoadedIndex:
+    """A fresh build of the tiny knowledge, loaded as the server loads it."""
+    _build(knowledge_dir, index_dir, embedder)
+    return load_index(index_dir, embedder.name, 256)
 
 
 def test_build_writes_artifacts_and_a_complete_manifest(
@@ -155,8 +161,7 @@ def test_load_refuses_a_truncated_or_missing_artifact(
 def test_the_saved_bm25_and_types_cover_every_span(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    _build(knowledge_dir, tmp_path / "index", fake_embedder)
-    loaded = load_index(tmp_path / "index", fake_embedder.name, 256)
+    loaded = _built_and_loaded(knowledge_dir, tmp_path / "index", fake_embedder)
     store = loaded.store
     quoted = [store.body(store.passages[s.passage_index])[s.start : s.end] for s in store.spans]
     assert len(loaded.lexical) == len(quoted) and loaded.types
@@ -167,8 +172,7 @@ def test_the_saved_bm25_and_types_cover_every_span(
 def test_the_saved_vocabulary_is_every_word_of_the_bodies_faq_and_headings(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    _build(knowledge_dir, tmp_path / "index", fake_embedder)
-    loaded = load_index(tmp_path / "index", fake_embedder.name, 256)
+    loaded = _built_and_loaded(knowledge_dir, tmp_path / "index", fake_embedder)
     store = loaded.store
     texts = [source.body for source in store.sources.values()]
     texts += [q for entry in store.faq for q in entry.phrasings]
