@@ -6,14 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from bot.answer import escalation
+from bot.api.replies import CHAT_BODY, chat_escalation, message_in, reply_response
 from bot.api.schemas import CHAT_PATH
-from bot.models import Reply, reply_to_dict
 
 _BY_TYPE = {
     "missing": "is required",
@@ -23,8 +22,6 @@ _BY_TYPE = {
     "model_attributes_type": "must be an object",
     "dict_type": "must be an object",
 }
-#: Where the guard leaves a chat request's body as it arrived, for the emergency check.
-CHAT_BODY = "chat_body"
 
 
 class ErrorResponse(JSONResponse):
@@ -65,31 +62,7 @@ def _describe(error: dict[str, Any], path: str) -> str:
     return f"{field} {_BY_TYPE.get(kind, error.get('msg', 'is not valid').lower())}."
 
 
-def chat_escalation(app: Any, message: object) -> Reply | None:
-    """The escalation for a chat message that describes an emergency, else None (also while
-    no triage rules are loaded, or when ``message`` is not text). For chat requests that are
-    not answered: invalid in form, rate limited, or sent while no index is loaded. Triage
-    reads the whole message, whatever its size."""
-    rules = getattr(app.state, "rules", None)
-    if rules is None or not isinstance(message, str):
-        return None
-    return escalation(message, rules, app.state.settings)
-
-
-def message_in(body: bytes) -> str:
-    """What triage reads of a chat request body that is not answered (invalid, or over the
-    rate limit): its JSON object's ``message`` when that is text, read as FastAPI reads a body
-    (so a byte order mark or UTF-16 too); otherwise the whole body as text, bytes that are
-    not UTF-8 replaced, so that an emergency in a body too malformed to answer is still seen."""
-    try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than json can go
-        parsed = None
-    message = parsed.get("message") if isinstance(parsed, dict) else None
-    return message if isinstance(message, str) else body.decode("utf-8", errors="replace")
-
-
-def _emergency_in(request: Request) -> JSONResponse | None:
+def _emergency_in(request: Request) -> Response | None:
     """An escalation when a chat request the route will not answer (a message over 1000
     characters, a body that is not JSON, not UTF-8 or nested too deep) describes an
     emergency. Reads the body as it arrived, which the guard keeps."""
@@ -97,12 +70,10 @@ def _emergency_in(request: Request) -> JSONResponse | None:
     if request.url.path != CHAT_PATH or arrived is None:
         return None
     reply = chat_escalation(request.app, message_in(arrived))
-    if reply is None:
-        return None
-    return JSONResponse(reply_to_dict(reply), headers={"Cache-Control": "no-store"})
+    return None if reply is None else reply_response(request.scope, reply, None)
 
 
-async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error(request: Request, exc: Exception) -> Response:
     """422 with a readable first message and every problem listed (an emergency excepted)."""
     assert isinstance(exc, RequestValidationError)
     emergency = _emergency_in(request)
@@ -124,7 +95,7 @@ def _request_id(request: Request) -> str | None:
     return str(request_id) if request_id else None
 
 
-async def http_error(request: Request, exc: Exception) -> JSONResponse:
+async def http_error(request: Request, exc: Exception) -> Response:
     """HTTP errors (404, 405, 503 …) as ``{"error": …}``, the same shape as 422s."""
     assert isinstance(exc, HTTPException)
     unreadable = _unreadable(exc)

@@ -21,9 +21,9 @@ from typing import Any
 
 from starlette.datastructures import MutableHeaders
 
-from bot.api.errors import CHAT_BODY, ErrorResponse, chat_escalation, message_in
+from bot.api.errors import ErrorResponse
 from bot.api.headers import SECURITY_HEADERS
-from bot.api.routes import reply_response
+from bot.api.replies import CHAT_BODY, chat_escalation, message_in, reply_response
 from bot.api.schemas import CHAT_PATH
 from bot.logjson import client_hash
 from bot.models import Reply

@@ -11,10 +11,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
-from bot.api.errors import chat_escalation
+from bot.api.replies import chat_escalation, reply_response
 from bot.api.schemas import CHAT_PATH, ChatReply, ChatRequest, ErrorOut, FeedbackIn, FeedbackOut
 from bot.feedback import FeedbackStore
-from bot.models import Reply, Turn, reply_to_dict
+from bot.models import Turn
 from bot.service import Bot
 
 router = APIRouter()
@@ -60,23 +60,6 @@ def chat_response(scope: MutableMapping[str, Any], body: ChatRequest) -> Respons
         # counted after the reply is sent: the patient does not wait for the disk
         response.background = BackgroundTask(_count_unanswered, state.feedback, message)
     return response
-
-
-def reply_response(scope: MutableMapping[str, Any], reply: Reply, bot: Bot | None) -> Response:
-    """The reply as JSON, telling the log line (through the request's state) what was replied
-    (kind, passage ids, never text) and the client which index version the whole reply came
-    from.
-
-    The reply is built by the library in the contract's shape (tests check it against
-    ``ChatReply``), so it is serialised directly: re-validating it cost more than answering.
-    """
-    state = scope.setdefault("state", {})
-    state["kind"] = reply.kind
-    state["passage_ids"] = [quote.passage_id for quote in reply.quotes]
-    headers = {}
-    if bot is not None:
-        state["index_version"] = headers["X-Index-Version"] = bot.version
-    return JSONResponse(reply_to_dict(reply), headers=headers)
 
 
 def _count_unanswered(feedback: FeedbackStore | None, message: str) -> None:
