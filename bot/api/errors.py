@@ -32,6 +32,18 @@ class ErrorResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
+def error_response(
+    status: int,
+    text: str,
+    request_id: str | None,
+    details: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ErrorResponse:
+    """Every error's body: ``{"error": text, "details": [...], "request_id": ...}``."""
+    content = {"error": text, "details": details or [], "request_id": request_id}
+    return ErrorResponse(content, status_code=status, headers=headers)
+
+
 def _field(loc: Sequence[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query")]
     name = ""
@@ -85,8 +97,7 @@ async def validation_error(request: Request, exc: Exception) -> Response:
 
 def _invalid(request: Request, details: list[str]) -> JSONResponse:
     first = details[0] if details else "Invalid request."
-    content = {"error": first, "details": details, "request_id": _request_id(request)}
-    return ErrorResponse(status_code=422, content=content)
+    return error_response(422, first, _request_id(request), details)
 
 
 def _request_id(request: Request) -> str | None:
@@ -101,11 +112,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     unreadable = _unreadable(exc)
     if unreadable is not None:
         return _emergency_in(request) or _invalid(request, [unreadable])
-    return ErrorResponse(
-        status_code=exc.status_code,
-        content={"error": str(exc.detail), "details": [], "request_id": _request_id(request)},
-        headers=getattr(exc, "headers", None),
-    )
+    headers = getattr(exc, "headers", None)
+    return error_response(exc.status_code, str(exc.detail), _request_id(request), headers=headers)
 
 
 def _unreadable(exc: HTTPException) -> str | None:

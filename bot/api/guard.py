@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.datastructures import MutableHeaders
 
-from bot.api.errors import ErrorResponse
+from bot.api.errors import error_response
 from bot.api.headers import SECURITY_HEADERS
 from bot.api.replies import CHAT_BODY, chat_escalation, message_in, reply_response
 from bot.api.schemas import CHAT_PATH
@@ -46,11 +46,6 @@ LIMITED = ("/api/", "/staff/login")
 #: Never cached: replies, and staff pages (they may show stored questions).
 PRIVATE = ("/api/", "/staff", "/admin/")
 log = logging.getLogger("faqbot")
-
-
-def _error(status: int, text: str, request_id: str, headers: dict[str, str] | None = None) -> Any:
-    body = {"error": text, "details": [], "request_id": request_id}
-    return ErrorResponse(body, status_code=status, headers=headers)
 
 
 def host_allowed(host: str, allowed: list[str]) -> bool:
@@ -105,7 +100,7 @@ class Guard:
             log.error("unhandled error", extra={"fields": fields})
             if not sent["status"]:
                 text = "Something went wrong on our side. Please try again."
-                await _error(500, text, request_id)(scope, receive, app_send)
+                await error_response(500, text, request_id)(scope, receive, app_send)
         finally:
             self._log(scope, sent["status"] or 500, started)
 
@@ -128,7 +123,7 @@ class Guard:
         path = scope["path"]
         allowed = self.settings.allowed_hosts
         if allowed and path not in PROBES and not host_allowed(_header(scope, "host"), allowed):
-            return _error(
+            return error_response(
                 400, "This server does not answer for that host name.", request_id
             ), receive
         declared = _header(scope, "content-length")
@@ -139,7 +134,7 @@ class Guard:
                 body, complete = await read_body(receive)
         except TimeoutError:
             text = "The request took too long to arrive. Please try again."
-            return _error(408, text, request_id, {"Connection": "close"}), receive
+            return error_response(408, text, request_id, headers={"Connection": "close"}), receive
         if not complete:
             return self._too_large(request_id), receive
         again = replay(body, receive)
@@ -154,12 +149,16 @@ class Guard:
                 if urgent is not None:
                     return reply_response(scope, urgent, None), again
                 text = f"Too many requests. Please wait {wait} seconds and try again."
-                return _error(429, text, request_id, {"Retry-After": str(wait)}), again
+                return error_response(
+                    429, text, request_id, headers={"Retry-After": str(wait)}
+                ), again
         return None, again
 
     @staticmethod
     def _too_large(request_id: str) -> Any:
-        return _error(413, f"The request body must be at most {MAX_BODY} bytes.", request_id)
+        return error_response(
+            413, f"The request body must be at most {MAX_BODY} bytes.", request_id
+        )
 
     @staticmethod
     def _escalation(scope: Scope, body: bytes) -> Reply | None:
