@@ -344,13 +344,21 @@ def scale(
         typer.Option("--size", min=1000, help="Passages to simulate (repeat for several)."),
     ] = None,
     queries: Annotated[int, typer.Option(min=10, max=10_000, help="Queries per size.")] = 200,
+    whole: Annotated[
+        bool,
+        typer.Option(
+            "--whole",
+            help="Also time a whole search over a synthetic knowledge base of each size "
+            "(slow: see README).",
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
 ) -> None:
     """Benchmark the vector index and BM25 on synthetic knowledge bases (default 100k and 1M):
     build time, memory, recall@10 against exact search, p50/p95 per question."""
     from bot import scale as benchmark
 
-    rows = benchmark.run_scale(sizes or [100_000, 1_000_000], queries)
+    rows = benchmark.run_scale(sizes or [100_000, 1_000_000], queries, whole=whole)
     typer.echo(
         json.dumps(benchmark.as_dicts(rows), indent=2) if json_out else benchmark.markdown(rows)
     )

@@ -1,8 +1,13 @@
-"""Scale benchmark: the vector index and BM25 over synthetic knowledge bases of any size.
+"""Scale benchmark over synthetic knowledge bases of any size: the vector index and BM25
+alone, and a whole search.
 
 ``faqbot scale --size 100000 --size 1000000`` builds, for each size, what ``faqbot build`` would
 build for a corpus that large (:func:`bot.vectors.build_vector_index`, which picks exact search
-or HNSW by size, and :class:`bot.lexical.Bm25`) and measures it against exact search.
+or HNSW by size, and :class:`bot.lexical.Bm25`) and measures it against exact search. Then it
+builds in memory what ``faqbot build`` would save for a knowledge base of that many passages
+(an index per unit kind, BM25 over the spans, a spelling vocabulary) and times
+:meth:`bot.retrieve.Retriever.search` over it, what a question costs apart from the model:
+both vector searches (passages and spans), BM25, the FAQ search and the ranking.
 
 The data are synthetic, and say so:
 
@@ -12,9 +17,15 @@ The data are synthetic, and say so:
   closer than strangers, which makes this harder for an approximate index than tidy clusters.
 - *texts*: 25 words each, drawn from a 50 000-word vocabulary with Zipf-like frequencies (a
   few words everywhere, most rare), as in real text; queries are 6 words drawn the same way.
+- *the whole search's knowledge base*: passages with the vectors above; ``SPANS_PER_PASSAGE``
+  spans each, a span's vector its passage's plus Gaussian noise of about the same length,
+  normalised (a passage's spans lie around it), its text 25 words as above; FAQ entries of one
+  phrasing each, quoting random spans. Nothing has a body: the search never reads one. Each
+  question's vector is set, not embedded (``faqbot bench`` times the model).
 
 *memory* is, for a vector index, how much resident memory grew while it was built (the index;
-the generated vectors are held apart), and for BM25 the size of its sparse score matrix.
+the generated vectors are held apart); for BM25 the size of its sparse score matrix; for the
+whole search how much resident memory grew while its knowledge base was built.
 
 Not part of ``make test``: a million passages take minutes to index on two cores.
 """
@@ -33,14 +44,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.embed import Vectors
+from bot.index import LoadedIndex
 from bot.lexical import Bm25
-from bot.retrieve import CANDIDATES
+from bot.models import FaqEntry, Passage, Question, Source, Span
+from bot.retrieve import CANDIDATES, Retriever
+from bot.store import Store
 from bot.vectors import EXACT_MAX, build_vector_index, exact_neighbours, recall_at
 
 DIMENSION = 384
 VOCABULARY = 50_000
 WORDS_PER_TEXT = 25
 WORDS_PER_QUERY = 6
+#: Whole search: spans per passage (the seed corpus has 95 spans over 23 passages), FAQ
+#: entries (its FAQ has 231 phrasings)
+SPANS_PER_PASSAGE = 4
+FAQ_ENTRIES = 230
+SOURCE = "synthetic"
 
 
 @dataclass
@@ -49,8 +69,8 @@ class Row:
 
     size: int
     what: str
-    build_s: float
-    memory_mb: float
+    build_s: float | None  # None: nothing built of its own
+    memory_mb: float | None
     recall_at_10: float | None
     p50_ms: float
     p95_ms: float
@@ -109,7 +129,7 @@ def _latencies(run: Callable[[int], object], count: int) -> tuple[float, float]:
 def measure_vectors(size: int, queries: int, exact_max: int, seed: int) -> list[Row]:
     """Exact search and the index ``faqbot build`` would choose, over ``size`` vectors."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((max(1, size // 100), DIMENSION)).astype(np.float32)
+    centres = _centres(size, rng)
     with _stage(f"{size:,} synthetic vectors"):
         vectors = synthetic_vectors(size, rng, centres)
         asked = synthetic_vectors(queries, rng, centres)
@@ -176,14 +196,151 @@ def measure_bm25(size: int, queries: int, seed: int) -> Row:
     )
 
 
-def run_scale(
-    sizes: list[int], queries: int = 200, exact_max: int = EXACT_MAX, seed: int = 0
+@dataclass
+class _Preset:
+    """An embedder that answers every ``encode`` with the vector set for the next question."""
+
+    vector: Vectors
+    name: str = "preset"
+    dimension: int = DIMENSION
+
+    def encode(self, texts: list[str], progress: bool = False) -> Vectors:
+        """The preset vector, once per text."""
+        return np.repeat(self.vector.reshape(1, -1), len(texts), axis=0)
+
+
+def _span_vectors(
+    passages: npt.NDArray[np.float32], per_passage: int, rng: np.random.Generator
+) -> npt.NDArray[np.float32]:
+    """``per_passage`` normalised vectors around each passage vector, passage by passage."""
+    out = np.empty((len(passages) * per_passage, passages.shape[1]), dtype=np.float32)
+    step = max(1, 100_000 // per_passage)  # in chunks: the noise is as large as the result
+    for start in range(0, len(passages), step):
+        block = np.repeat(passages[start : start + step], per_passage, axis=0)
+        # noise of about the passage vector's length: a span shares much of its passage
+        block += rng.standard_normal(block.shape, dtype=np.float32) / np.sqrt(passages.shape[1])
+        rows = slice(start * per_passage, start * per_passage + len(block))
+        out[rows] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def _store(size: int, per_passage: int, faq_texts: list[str], rng: np.random.Generator) -> Store:
+    """Passages and spans with no text of their own, and FAQ entries quoting random spans."""
+    source = Source(id=SOURCE, title="Synthetic", body="", path="synthetic.md")
+    passages = tuple(Passage(f"p{i}", SOURCE, (), 0, 0, ()) for i in range(size))
+    # each span its passage's j-th sentence: distinct, so the exact and approximate hits compare
+    spans = tuple(Span(p, j, j, j, j + 1) for p in range(size) for j in range(per_passage))
+    faq = tuple(FaqEntry(f"f{i}", text, (), SOURCE, 0, 0) for i, text in enumerate(faq_texts))
+    quoted = tuple(int(r) for r in rng.integers(0, len(spans), len(faq)))
+    return Store({SOURCE: source}, passages, spans, faq, quoted, ())
+
+
+def _centres(size: int, rng: np.random.Generator) -> npt.NDArray[np.float32]:
+    """The cluster centres of a synthetic corpus of ``size`` vectors: one per hundred."""
+    return rng.standard_normal((max(1, size // 100), DIMENSION)).astype(np.float32)
+
+
+def _index(
+    size: int, per_passage: int, exact_max: int, rng: np.random.Generator
+) -> tuple[LoadedIndex, npt.NDArray[np.float32], str]:
+    """The synthetic knowledge base's loaded index, its passages' cluster centres (questions
+    are drawn around them), and a note of its vector indexes."""
+    # BM25 first, and each kind's vectors dropped once indexed: at a million passages the
+    # tokenised texts and the span vectors are several GB each
+    spans = size * per_passage
+    with _stage(f"BM25 over {spans:,} span texts"):
+        lexical = Bm25(synthetic_texts(spans, WORDS_PER_TEXT, rng))
+    centres = _centres(size, rng)
+    passage_vectors = synthetic_vectors(size, rng, centres)
+    with _stage(f"passages: the index the build would choose over {size:,}"):
+        indexes = {"passages": build_vector_index(passage_vectors, exact_max)}
+    span_vectors = _span_vectors(passage_vectors, per_passage, rng)
+    del passage_vectors  # the index holds its own copy
+    with _stage(f"spans: the index the build would choose over {spans:,}"):
+        indexes["spans"] = build_vector_index(span_vectors, exact_max)
+    del span_vectors
+    faq_texts = synthetic_texts(FAQ_ENTRIES, WORDS_PER_QUERY, rng)
+    indexes["faq"] = build_vector_index(synthetic_vectors(FAQ_ENTRIES, rng, centres), exact_max)
+    store = _store(size, per_passage, faq_texts, rng)
+    vocabulary = [f"w{i}" for i in range(VOCABULARY)]
+    loaded = LoadedIndex(store, indexes, lexical, {}, vocabulary, {})
+    note = "; ".join(f"{kind} {_describe(indexes[kind].spec)}" for kind in ("passages", "spans"))
+    return loaded, centres, note
+
+
+def _describe(spec: dict[str, object]) -> str:
+    if spec["type"] == "flat":
+        return "flat"
+    return f"HNSW efSearch {spec['ef_search']} (probe recall {spec['recall_at_10']})"
+
+
+def measure_search(
+    size: int,
+    queries: int,
+    per_passage: int = SPANS_PER_PASSAGE,
+    exact_max: int = EXACT_MAX,
+    seed: int = 0,
 ) -> list[Row]:
-    """Every measure for every size, smallest first."""
+    """``Retriever.search`` over a synthetic knowledge base of ``size`` passages, through the
+    vector indexes the build would choose and through exact search of the same vectors: build
+    time and memory of the knowledge base, p50/p95 per question, and recall@10 (the share of
+    the exact search's ten best spans that the chosen indexes' search also ranks in its ten)."""
+    rng = np.random.default_rng(seed)
+    before = _rss_mb()
+    started = time.perf_counter()
+    loaded, centres, note = _index(size, per_passage, exact_max, rng)
+    built = round(time.perf_counter() - started, 1)
+    memory = round(_rss_mb() - before)
+    vectors = synthetic_vectors(queries, rng, centres)
+    texts = synthetic_texts(queries, WORDS_PER_QUERY, rng)
+    embedder = _Preset(vectors[0])
+    exact = LoadedIndex(
+        loaded.store,
+        {kind: index.exact() for kind, index in loaded.vectors.items()},
+        loaded.lexical,
+        loaded.types,
+        loaded.vocabulary,
+        loaded.manifest,
+    )
+    found: dict[str, list[list[Span]]] = {}
+
+    def searcher(index: LoadedIndex, what: str) -> Callable[[int], object]:
+        retriever, top = Retriever(index, embedder), found.setdefault(what, [])
+
+        def ask(i: int) -> object:
+            embedder.vector = vectors[i]
+            top.append([hit.span for hit in retriever.search(Question(texts[i])).hits[:10]])
+            return top[-1]
+
+        return ask
+
+    # exact search over millions of vectors takes a second or more a question
+    compared = queries if size * (1 + per_passage) <= 500_000 else min(queries, 50)
+    what = f"whole search, {per_passage} spans a passage"
+    p50, p95 = _latencies(searcher(exact, "exact"), compared)
+    rows = [Row(size, f"{what}: exact", None, None, 1.0, p50, p95, "the same vectors, flat")]
+    p50, p95 = _latencies(searcher(loaded, "chosen"), queries)
+    # question by question, after each list's warm-up (question 0 once more)
+    pairs = zip(found["exact"][1:], found["chosen"][1:], strict=False)
+    recall = statistics.mean(len(set(e) & set(c)) / len(e) if e else 1.0 for e, c in pairs)
+    rows.append(Row(size, f"{what}: chosen", built, memory, round(recall, 3), p50, p95, note))
+    return rows
+
+
+def run_scale(
+    sizes: list[int],
+    queries: int = 200,
+    exact_max: int = EXACT_MAX,
+    seed: int = 0,
+    whole: bool = False,
+) -> list[Row]:
+    """Every measure for every size, smallest first; the whole search only when ``whole``."""
     rows: list[Row] = []
     for size in sorted(sizes):
         rows += measure_vectors(size, queries, exact_max, seed)
         rows.append(measure_bm25(size, queries, seed))
+        if whole:
+            rows += measure_search(size, queries, exact_max=exact_max, seed=seed)
     return rows
 
 
@@ -195,8 +352,10 @@ def markdown(rows: list[Row]) -> str:
     ]
     for r in rows:
         recall = "" if r.recall_at_10 is None else f"{r.recall_at_10:.3f}"
+        built = "" if r.build_s is None else r.build_s
+        memory = "" if r.memory_mb is None else f"{r.memory_mb:g}"
         lines.append(
-            f"| {r.size:,} | {r.what} | {r.build_s} | {r.memory_mb:g} | {recall} | "
+            f"| {r.size:,} | {r.what} | {built} | {memory} | {recall} | "
             f"{r.p50_ms} | {r.p95_ms} | {r.note} |"
         )
     return "\n".join(lines)

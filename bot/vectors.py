@@ -41,9 +41,10 @@ class VectorIndex:
     ``spec`` says which (see :func:`plan_index`); it is recorded in the manifest.
     """
 
-    def __init__(self, index: Any, spec: dict[str, Any]) -> None:
+    def __init__(self, index: Any, spec: dict[str, Any], owner: Any = None) -> None:
         self._index = index
         self.spec = spec
+        self._owner = owner  # what holds the memory ``index`` searches, when not itself
         if spec["type"] == "hnsw":
             index.hnsw.efSearch = int(spec["ef_search"])
 
@@ -68,6 +69,14 @@ class VectorIndex:
             return np.zeros((0, self.dimension), dtype=np.float32)
         found = self._index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         return np.asarray(found, dtype=np.float32)
+
+    def exact(self) -> VectorIndex:
+        """The same vectors searched exactly: itself when flat; for a graph, a flat view of the
+        vectors it stores (no copy; valid while this index is). What an approximate index's
+        results are measured against."""
+        if self.spec["type"] == "flat":
+            return self
+        return VectorIndex(faiss.downcast_index(self._index.storage), {"type": "flat"}, self)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path``."""

@@ -43,6 +43,22 @@ def test_hnsw_effort_is_raised_until_recall_meets_the_target() -> None:
     assert recall_at(build_vector_index(vectors), queries, truth) == 1.0
 
 
+def test_exact_view_searches_a_graphs_own_vectors_by_brute_force() -> None:
+    vectors = _unit_vectors(3000)
+    graph = build_vector_index(vectors, exact_max=100)
+    # a weak search effort, so the graph misses some true neighbours that the view finds
+    graph = VectorIndex(graph._index, graph.spec | {"ef_search": 10})
+    queries = probe_queries(vectors, 100, seed=3)
+    truth = exact_neighbours(vectors, queries, 10)
+    view = graph.exact()
+    assert view.spec == {"type": "flat"} and view.ntotal == 3000
+    assert recall_at(graph, queries, truth) < 1.0
+    _, rows = view.search(queries, 10)
+    assert np.array_equal(rows, truth)
+    flat = build_vector_index(vectors)
+    assert flat.exact() is flat
+
+
 def test_a_graph_short_of_the_recall_target_is_kept_at_the_highest_effort_and_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
