@@ -355,7 +355,8 @@ def scale(
     json_out: Annotated[bool, typer.Option("--json", help="Print figures as JSON.")] = False,
 ) -> None:
     """Benchmark the vector index and BM25 on synthetic knowledge bases (default 100k and 1M):
-    build time, memory, recall@10 against exact search, p50/p95 per question."""
+    build time, memory, recall@10 against exact search, p50/p95 per question; with ``--whole``
+    a whole search too, through the chosen indexes and exactly."""
     from bot import scale as benchmark
 
     rows = benchmark.run_scale(sizes or [100_000, 1_000_000], queries, whole=whole)

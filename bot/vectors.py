@@ -72,8 +72,8 @@ class VectorIndex:
 
     def exact(self) -> VectorIndex:
         """The same vectors searched exactly: itself when flat; for a graph, a flat view of the
-        vectors it stores (no copy; valid while this index is). What an approximate index's
-        results are measured against."""
+        vectors it stores (no copy: the view keeps this index, which owns them, alive). What an
+        approximate index's results are measured against."""
         if self.spec["type"] == "flat":
             return self
         return VectorIndex(faiss.downcast_index(self._index.storage), {"type": "flat"}, self)

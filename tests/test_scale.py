@@ -38,7 +38,7 @@ def test_run_scale_measures_exact_chosen_and_bm25_for_each_size() -> None:
     ]
     by = {(r.size, r.what): r for r in rows}
     assert by[1500, "vectors: chosen"].note == "flat"  # under the threshold: exact
-    assert by[3000, "vectors: chosen"].note.startswith("hnsw")
+    assert by[3000, "vectors: chosen"].note.startswith("HNSW M 32, efConstruction 80, efSearch")
     assert by[3000, "vectors: exact"].recall_at_10 == 1.0
     assert 0.9 <= (by[3000, "vectors: chosen"].recall_at_10 or 0) <= 1.0
     assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)
@@ -51,9 +51,9 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     rows = scale.measure_search(1500, queries=20, exact_max=2000)
     exact, chosen = rows
     assert exact.what == "whole search, 4 spans a passage: exact"
-    assert exact.build_s is None and exact.recall_at_10 == 1.0
+    assert exact.build_s is None and exact.note == "the same vectors, flat"
     assert chosen.what == "whole search, 4 spans a passage: chosen"
-    assert chosen.note.startswith("passages flat; spans HNSW efSearch")
+    assert chosen.note.startswith("passages flat; spans HNSW M 32, efConstruction 80, efSearch")
     assert chosen.build_s and chosen.build_s > 0
     assert 0.8 <= (chosen.recall_at_10 or 0) <= 1.0
     assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)
@@ -65,6 +65,15 @@ def test_whole_search_through_exact_indexes_recalls_everything() -> None:
     # under the threshold every kind is flat: both searches are the same, question by question
     rows = scale.measure_search(1000, queries=10, per_passage=2, exact_max=10_000)
     assert rows[1].note == "passages flat; spans flat" and rows[1].recall_at_10 == 1.0
+
+
+def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
+    # every kind flat: the two searches agree exactly, question by question, if paired right
+    rows = scale.measure_search(1000, queries=12, per_passage=2, exact_max=10_000, compared=5)
+    exact, chosen = rows
+    assert exact.note == "the same vectors, flat; 5 of the 12 questions"
+    assert chosen.note == "passages flat; spans flat; recall over 5 questions"
+    assert chosen.recall_at_10 == 1.0
 
 
 def test_synthetic_spans_lie_around_their_passage() -> None:

@@ -1,3 +1,4 @@
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,16 @@ def test_exact_view_searches_a_graphs_own_vectors_by_brute_force() -> None:
     assert np.array_equal(rows, truth)
     flat = build_vector_index(vectors)
     assert flat.exact() is flat
+
+
+def test_exact_view_outlives_every_other_reference_to_its_graph() -> None:
+    vectors = _unit_vectors(3000)
+    view = build_vector_index(vectors, exact_max=100).exact()  # the graph itself is let go
+    gc.collect()
+    _unit_vectors(20_000, seed=1)  # memory reused, were the graph freed
+    queries = probe_queries(vectors, 50, seed=3)
+    _, rows = view.search(queries, 10)
+    assert np.array_equal(rows, exact_neighbours(vectors, queries, 10))
 
 
 def test_a_graph_short_of_the_recall_target_is_kept_at_the_highest_effort_and_flagged(
