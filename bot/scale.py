@@ -324,7 +324,7 @@ def _searcher(
 
 
 def _share(truth: list[Span], found: list[Span]) -> float:
-    """The share of ``truth`` that ``found`` also holds (all of nothing: 1)."""
+    """The share of ``truth`` that ``found`` also holds (1 when ``truth`` is empty)."""
     return len(set(truth) & set(found)) / len(truth) if truth else 1.0
 
 
