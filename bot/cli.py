@@ -357,9 +357,8 @@ def scale(
     """Benchmark the vector index and BM25 on synthetic knowledge bases (default 100k and 1M):
     build time, memory, recall@10 against exact search, p50/p95 per question; with ``--whole``
     a whole search too, through the chosen indexes and exactly."""
-    from bot import scale as benchmark
+    from bot.scale import run_scale
+    from bot.scale_table import as_dicts, markdown
 
-    rows = benchmark.run_scale(sizes or [100_000, 1_000_000], queries, whole=whole)
-    typer.echo(
-        json.dumps(benchmark.as_dicts(rows), indent=2) if json_out else benchmark.markdown(rows)
-    )
+    rows = run_scale(sizes or [100_000, 1_000_000], queries, whole=whole)
+    typer.echo(json.dumps(as_dicts(rows), indent=2) if json_out else markdown(rows))

@@ -1,0 +1,33 @@
+from bot import scale_search, scale_table
+
+
+def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
+    # 1500 passages, 6000 spans: passages searched exactly, spans through a graph
+    rows = scale_search.measure_search(1500, queries=20, exact_max=2000)
+    exact, chosen = rows
+    assert exact.what == "whole search, 4 spans a passage: exact"
+    assert exact.build_s is None and exact.note == "the same vectors, flat"
+    assert chosen.what == "whole search, 4 spans a passage: chosen"
+    assert chosen.note.startswith("passages flat; spans HNSW M 32, efConstruction 80, efSearch")
+    assert chosen.build_s and chosen.build_s > 0
+    assert 0.8 <= (chosen.recall_at_10 or 0) <= 1.0
+    assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)
+    table = scale_table.markdown(rows)
+    assert "| 1,500 | whole search, 4 spans a passage: exact |  |  | 1.000 |" in table
+
+
+def test_whole_search_through_exact_indexes_recalls_everything() -> None:
+    # under the threshold every kind is flat: both searches are the same, question by question
+    rows = scale_search.measure_search(1000, queries=10, per_passage=2, exact_max=10_000)
+    assert rows[1].note == "passages flat; spans flat" and rows[1].recall_at_10 == 1.0
+
+
+def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
+    # every kind flat: the two searches agree exactly, question by question, if paired right
+    rows = scale_search.measure_search(
+        1000, queries=12, per_passage=2, exact_max=10_000, compared=5
+    )
+    exact, chosen = rows
+    assert exact.note == "the same vectors, flat; 5 of the 12 questions"
+    assert chosen.note == "passages flat; spans flat; recall over 5 questions"
+    assert chosen.recall_at_10 == 1.0
