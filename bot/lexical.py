@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
+from bot.postings import Postings, Rows, Scores, columns_sorted
 from bot.words import FUNCTION_WORDS
 
 # bm25s's own English list has 33 words and keeps "does", "what", "how": words every question
@@ -61,6 +62,10 @@ class Bm25:
                 texts, stopwords=_STOPWORDS, stemmer=self._stemmer, show_progress=False
             )
             self._model.index(_alphabetical(tokens), show_progress=False)
+            arrays = self._model.scores
+            if not columns_sorted(arrays["indices"], arrays["indptr"]):  # bm25s builds them so
+                raise Bm25Error("bm25s built a word's rows out of order: top() cannot search it")
+        self._postings: Postings | None = None
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (:data:`SAVED_FILES`); an empty one cannot be."""
@@ -108,6 +113,39 @@ class Bm25:
         if not tokens:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
+
+    def top(self, query: str, k: int) -> tuple[Rows, Scores]:
+        """The rows and scores of the (at most) ``k`` texts scoring highest for the query,
+        best first, ties by row; only texts it matches. The same scores as :meth:`scores`,
+        without scoring every text (see :mod:`bot.postings`): at four million texts that
+        took 72 ms a question."""
+        return self._search().top(self._word_ids(query), k)
+
+    def scores_of(self, query: str, rows: Rows) -> Scores:
+        """The BM25 score of each of ``rows`` for the query: :meth:`scores` at those rows."""
+        return self._search().scores_of(self._word_ids(query), rows)
+
+    def _word_ids(self, query: str) -> list[int]:
+        """The query's words as the index numbers them, in order, repeats kept, unknown ones
+        left out (as bm25s scores them)."""
+        return self._model.get_tokens_ids(self.query_tokens(query)) if self._size else []
+
+    def _search(self) -> Postings:
+        """The index's score matrix as :class:`Postings`, made on first use."""
+        if self._postings is None:
+            arrays = self._model.scores if self._size else _EMPTY
+            self._postings = Postings(
+                arrays["data"], arrays["indices"], arrays["indptr"], self._size
+            )
+        return self._postings
+
+
+#: The score matrix of an index of no texts (bm25s has none).
+_EMPTY: dict[str, Any] = {
+    "data": np.zeros(0, dtype=np.float32),
+    "indices": np.zeros(0, dtype=np.int32),
+    "indptr": np.zeros(1, dtype=np.int32),
+}
 
 
 def _alphabetical(tokens: Any) -> Any:

@@ -123,7 +123,9 @@ class _Query:
 
     passages: dict[int, float]  # passage row → dense similarity (top candidates)
     passage_floor: float  # stands in for passages outside the candidates
-    lexical: npt.NDArray[np.float32]  # BM25 per span row, scaled to 0..1
+    words: str  # what BM25 scores
+    lexical_rows: Rows  # the spans BM25 scores highest (CANDIDATES of them at most)
+    lexical_best: float  # the best span's BM25 score: lexical scores are scaled by it
     lifts: dict[int, float]  # span row → FAQ similarity, for a clearly matched FAQ entry
     types: list[str]  # answer types asked for
 
@@ -177,7 +179,7 @@ class Retriever:
             faq = [(e, score) for e, score in faq if e.source_id in self._public_sources]
         query = self._query(asked, vector, faq)
         rows, span_scores = self.index.top("spans", vector, CANDIDATES)
-        extra = _top_rows(query.lexical, CANDIDATES) | set(query.lifts)
+        extra = set(query.lexical_rows.tolist()) | set(query.lifts)
         missing = sorted(extra - set(rows.tolist()))
         if missing:
             rows = np.concatenate([rows, np.array(missing, dtype=np.int64)])
@@ -205,10 +207,12 @@ class Retriever:
         passages = dict(self.index.search("passages", vector, CANDIDATES))
         # the message counts twice, the newest earlier turn once: weighted toward the newest
         words = " ".join([asked.text, asked.text, *asked.context[:1]])
-        scaled = _scaled(self._bm25.scores(words))
+        lexical_rows, lexical_scores = self._bm25.top(words, CANDIDATES)
+        best = float(lexical_scores[0]) if len(lexical_scores) else 0.0
         floor = min(passages.values(), default=0.0)
         lifts = self._faq_lifts(faq, words) if self.weights.faq > 0 else {}
-        return _Query(passages, floor, scaled, lifts, expected_types(asked.text))
+        types = expected_types(asked.text)
+        return _Query(passages, floor, words, lexical_rows, best, lifts, types)
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first (entries
@@ -277,7 +281,7 @@ class Retriever:
         passages = self._span_passage[rows]
         passage_scores = [query.passages.get(p, query.passage_floor) for p in passages.tolist()]
         dense = w.span * span_scores.astype(np.float64) + (1 - w.span) * np.array(passage_scores)
-        lexical = query.lexical[rows].astype(np.float64)
+        lexical = self._lexical(query, rows)
         faq = np.zeros(len(rows))
         for row, lifted in query.lifts.items():  # a few entries; candidate rows are distinct
             faq[rows == row] = lifted
@@ -300,6 +304,14 @@ class Retriever:
                 strict=True,
             )
         ]
+
+    def _lexical(self, query: _Query, rows: Rows) -> npt.NDArray[np.float64]:
+        """Each row's BM25 score scaled to 0..1 by the best span's (all zeros when no span
+        matches the words)."""
+        if query.lexical_best <= 0:
+            return np.zeros(len(rows))
+        scores = self._bm25.scores_of(query.words, rows)
+        return (scores / query.lexical_best).astype(np.float64)
 
     def _typed(self, rows: Rows, types: list[str]) -> npt.NDArray[np.bool_]:
         """Whether each span holds every answer type asked for."""
@@ -324,11 +336,3 @@ def _sureness(closest: float, matches: list[tuple[FaqEntry, float]]) -> float:
     plus FAQ_LEAD_SHARE of that entry's lead over the next in ``matches`` (at most 1)."""
     lead = matches[0][1] - matches[1][1] if len(matches) > 1 else 0.0
     return min(1.0, closest + FAQ_LEAD_SHARE * lead)
-
-
-def _top_rows(scores: npt.NDArray[np.float32], k: int) -> set[int]:
-    """The rows of the k highest scores, in no order. A partial sort: linear in the corpus,
-    which matters at a million spans (a full sort there takes several times as long)."""
-    if len(scores) <= k:
-        return set(range(len(scores)))
-    return {int(r) for r in np.argpartition(-scores, k)[:k]}

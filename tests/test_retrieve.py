@@ -1,12 +1,11 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-import numpy as np
 import pytest
 
 from bot.lexical import Bm25
 from bot.models import FaqEntry
-from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, Retriever, _top_rows
+from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, Retriever
 from bot.service import Bot
 
 
@@ -47,14 +46,6 @@ def test_faq_near_ties_lift_their_quotes_less_the_further_they_trail(rivals: Riv
     assert FAQ_FLOOR < near[row + 1] < 0.9 - FAQ_LEAD / 2
     # nothing at or below the floor lifts
     assert retriever._faq_lifts([(best, FAQ_FLOOR), (rival, FAQ_FLOOR)], "") == {}
-
-
-def test_top_rows_picks_the_highest_scores_in_any_order() -> None:
-    scores = np.array([0.1, 0.9, 0.0, 0.5, 0.7], dtype=np.float32)
-    assert _top_rows(scores, 2) == {1, 4}
-    assert _top_rows(scores, 5) == {0, 1, 2, 3, 4}
-    assert _top_rows(scores, 9) == {0, 1, 2, 3, 4}
-    assert _top_rows(np.zeros(0, dtype=np.float32), 3) == set()
 
 
 def test_faq_keywords_choose_the_entry_and_cosine_and_lead_set_the_lift(rivals: Rivals) -> None:
