@@ -3,9 +3,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+import bot.retrieve as bot_retrieve
 from bot.lexical import Bm25
-from bot.models import FaqEntry
-from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, Retriever
+from bot.models import FaqEntry, Question
+from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, MODES, Retriever
 from bot.service import Bot
 
 
@@ -84,3 +85,25 @@ def test_a_clear_faq_leader_lifts_more_and_may_lift_from_just_under_the_floor(
     # a lone entry has no lead; the lift never passes a perfect match
     assert retriever._faq_lifts([(best, 0.9)], "") == {row: 0.9}
     assert retriever._faq_lifts([(best, 0.99), (rival, 0.0)], "") == {row: 1.0}
+
+
+def test_a_candidate_spans_passage_the_passage_search_missed_gets_its_own_similarity(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # with only two passages put forward, most candidate spans' passages were not: each hit's
+    # dense score must still blend its span's and its own passage's similarity
+    monkeypatch.setattr(bot_retrieve, "CANDIDATES", 2)
+    retriever = Retriever(bot.index, bot.embedder, replace(MODES["final"], spelling=False))
+    store = bot.index.store
+    assert len(store.passages) > 2
+    question = "how many patients had no relapses after the transplant"
+    vector = retriever._embed(Question(question))
+    hits = retriever.search(question).hits
+    passages = {store.spans.index(h.span): h.span.passage_index for h in hits}
+    assert len(set(passages.values())) > 2  # some passages were not among the two
+    for hit in hits:
+        row = store.spans.index(hit.span)
+        span = float(bot.index.score("spans", vector, [row])[0])
+        passage = float(bot.index.score("passages", vector, [hit.span.passage_index])[0])
+        share = retriever.weights.span
+        assert hit.dense == pytest.approx(share * span + (1 - share) * passage, abs=1e-6)
