@@ -82,7 +82,8 @@ def _write_artifacts(
     """Write every artifact; returns each kind's index spec for the manifest."""
     specs: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
-        index = build_vector_index(vectors[kind], exact_max)
+        # the spans' candidates come from the passages' search when there are many of them
+        index = build_vector_index(vectors[kind], exact_max, searched=kind != "spans")
         index.save(folder / f"{kind}.faiss")
         specs[kind] = index.spec
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")

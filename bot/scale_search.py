@@ -105,7 +105,7 @@ def _index(
     span_vectors = span_vectors_around(passage_vectors, per_passage, rng)
     del passage_vectors  # the index holds its own copy
     with clock.stage(f"spans: the index the build would choose over {spans:,}"):
-        indexes["spans"] = build_vector_index(span_vectors, exact_max)
+        indexes["spans"] = build_vector_index(span_vectors, exact_max, searched=False)
     del span_vectors
     faq_texts = synthetic_texts(FAQ_ENTRIES, WORDS_PER_QUERY, rng)
     faq_vectors = synthetic_vectors(FAQ_ENTRIES, rng, centres)

@@ -54,6 +54,12 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     @property
+    def searched(self) -> bool:
+        """Whether the index is meant to be searched, not only scored by row (see
+        :func:`plan_index`)."""
+        return bool(self.spec.get("searched", True))
+
+    @property
     def dimension(self) -> int:
         """The length of each vector."""
         return int(self._index.d)
@@ -71,11 +77,11 @@ class VectorIndex:
         return np.asarray(found, dtype=np.float32)
 
     def exact(self) -> VectorIndex:
-        """The same vectors searched exactly: itself when flat; for a graph, a flat view of the
-        vectors it stores (no copy: the view keeps this index, which owns them, alive). What an
-        approximate index's results are measured against."""
+        """The same vectors searched exactly: itself when flat and searched; otherwise a flat
+        view of the vectors it stores (no copy: the view keeps this index, which owns them,
+        alive). What an approximate search's results are measured against."""
         if self.spec["type"] == "flat":
-            return self
+            return self if self.searched else VectorIndex(self._index, {"type": "flat"}, self)
         return VectorIndex(faiss.downcast_index(self._index.storage), {"type": "flat"}, self)
 
     def save(self, path: Path) -> None:
@@ -99,10 +105,17 @@ class VectorIndex:
         return cls(index, spec)
 
 
-def plan_index(count: int, exact_max: int = EXACT_MAX) -> dict[str, Any]:
-    """Which index ``count`` vectors get: exact (flat) up to ``exact_max``, HNSW above."""
+def plan_index(count: int, exact_max: int = EXACT_MAX, searched: bool = True) -> dict[str, Any]:
+    """Which index ``count`` vectors get: exact (flat) up to ``exact_max``, HNSW above.
+
+    Vectors that are not ``searched`` above ``exact_max`` (those only scored by row: the
+    spans', whose candidates then come from the passages' search, see
+    :class:`bot.retrieve.Retriever`) are kept flat, with no graph: ``{"searched": False}``.
+    """
     if count <= exact_max:
         return {"type": "flat"}
+    if not searched:
+        return {"type": "flat", "searched": False}
     return {"type": "hnsw", "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
 
 
@@ -134,7 +147,9 @@ def probe_queries(vectors: Vectors, count: int, seed: int = 0) -> Vectors:
     return np.asarray(mixed / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
 
-def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIndex:
+def build_vector_index(
+    vectors: Vectors, exact_max: int = EXACT_MAX, searched: bool = True
+) -> VectorIndex:
     """Index ``vectors`` as :func:`plan_index` says. For HNSW the search effort is chosen by
     measurement: it doubles from HNSW_EF_SEARCH until recall@10 against exact search, on
     RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec records both.
@@ -147,7 +162,7 @@ def build_vector_index(vectors: Vectors, exact_max: int = EXACT_MAX) -> VectorIn
     a gap that grows with the corpus (exact search: about 0.3 s a million vectors here).
     """
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    spec = plan_index(len(vectors), exact_max)
+    spec = plan_index(len(vectors), exact_max, searched)
     if spec["type"] == "flat":
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)

@@ -215,7 +215,9 @@ def test_a_build_over_the_threshold_records_and_serves_hnsw(
         tmp_path / "hnsw", knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0
     )
     assert {s["type"] for s in exact.manifest["vector_index"].values()} == {"flat"}
-    assert {s["type"] for s in graph.manifest["vector_index"].values()} == {"hnsw"}
+    specs = graph.manifest["vector_index"]
+    assert specs["passages"]["type"] == specs["faq"]["type"] == "hnsw"
+    assert specs["spans"] == {"type": "flat", "searched": False}  # found through passages
     flat_index = load_index(tmp_path / "flat", fake_embedder.name)
     hnsw_index = load_index(tmp_path / "hnsw", fake_embedder.name)
     assert hnsw_index.vectors["spans"].spec == graph.manifest["vector_index"]["spans"]

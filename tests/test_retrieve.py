@@ -1,13 +1,27 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 import bot.retrieve as bot_retrieve
+from bot.builder import build_index
+from bot.index import load_index
+from bot.knowledge import load_knowledge
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Question
-from bot.retrieve import FAQ_FLOOR, FAQ_LEAD, FAQ_LEAD_SHARE, MODES, Retriever
+from bot.retrieve import (
+    FAQ_FLOOR,
+    FAQ_LEAD,
+    FAQ_LEAD_SHARE,
+    MODES,
+    Retriever,
+    _spans_by_passage,
+)
 from bot.service import Bot
+from bot.vectors import EXACT_MAX
+from tests.conftest import FakeEmbedder
 
 
 @dataclass
@@ -107,3 +121,53 @@ def test_a_candidate_spans_passage_the_passage_search_missed_gets_its_own_simila
         passage = float(bot.index.score("passages", vector, [hit.span.passage_index])[0])
         share = retriever.weights.span
         assert hit.dense == pytest.approx(share * span + (1 - share) * passage, abs=1e-6)
+
+
+def test_spans_not_searched_are_found_among_their_passages_spans(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    knowledge = load_knowledge(knowledge_dir)
+    built = {}
+    for name, exact_max in (("flat", EXACT_MAX), ("graph", 0)):
+        folder = tmp_path / name
+        build_index(
+            folder, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=exact_max
+        )
+        built[name] = Retriever(load_index(folder, fake_embedder.name), fake_embedder)
+    assert built["graph"]._passage_spans is not None and built["flat"]._passage_spans is None
+    for question in ["stem cell transplant results", "how many patients relapsed", "side effects"]:
+        # every passage is a candidate in so small a knowledge base: so is every span, with
+        # the same scores (the fake embedder's ties may come in another order)
+        exact, through = (built[name].search(question).hits for name in ("flat", "graph"))
+        assert len(exact) == len(through) > 5
+        assert {h.span: h.score for h in through} == pytest.approx(
+            {h.span: h.score for h in exact}, abs=1e-6
+        )
+        assert [h.score for h in through] == pytest.approx([h.score for h in exact], abs=1e-6)
+
+
+def test_candidate_spans_come_from_the_passages_put_forward(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot_retrieve, "CANDIDATES", 2)
+    retriever = Retriever(bot.index, bot.embedder)
+    retriever._passage_spans = _spans_by_passage(
+        retriever._span_passage, len(bot.index.store.passages)
+    )
+    vector = retriever._embed(Question("stem cell transplant results"))
+    query = retriever._query(Question("stem cell transplant results"), vector, [])
+    rows, scores = retriever._span_candidates(query)
+    spans = bot.index.store.spans
+    assert len(query.passages) == 2 and 0 < len(rows) <= 2
+    # the best two of the spans of the two passages, best first
+    among = [r for r, s in enumerate(spans) if s.passage_index in query.passages]
+    expected = sorted(among, key=lambda r: -float(bot.index.score("spans", vector, [r])[0]))[:2]
+    assert rows.tolist() == expected
+    assert scores.tolist() == pytest.approx(bot.index.score("spans", vector, expected).tolist())
+
+
+def test_span_rows_are_grouped_by_passage_even_when_out_of_order() -> None:
+    # an FAQ quote that is no span of its own is stored last, whatever its passage
+    order, starts = _spans_by_passage(np.array([0, 0, 1, 2, 2, 0, 1]), 4)
+    groups = [order[starts[p] : starts[p + 1]].tolist() for p in range(4)]
+    assert groups == [[0, 1, 5], [2, 6], [3, 4], []]

@@ -27,6 +27,20 @@ def test_small_kinds_are_searched_exactly_and_large_ones_through_hnsw() -> None:
     assert plan_index(EXACT_MAX) == {"type": "flat"}
     assert plan_index(EXACT_MAX + 1)["type"] == "hnsw"
     assert plan_index(10, exact_max=5)["type"] == "hnsw"
+    # vectors only scored by row get no graph: above the threshold they are kept unsearched
+    assert plan_index(EXACT_MAX, searched=False) == {"type": "flat"}
+    assert plan_index(EXACT_MAX + 1, searched=False) == {"type": "flat", "searched": False}
+
+
+def test_vectors_not_searched_keep_every_vector_and_their_exact_view_searches() -> None:
+    vectors = _unit_vectors(300)
+    kept = build_vector_index(vectors, exact_max=100, searched=False)
+    assert kept.spec == {"type": "flat", "searched": False} and not kept.searched
+    assert np.array_equal(kept.vectors([5, 0, 299]), vectors[[5, 0, 299]])
+    view = kept.exact()
+    assert view.spec == {"type": "flat"} and view.searched and view is not kept
+    queries = probe_queries(vectors, 20, seed=3)
+    assert np.array_equal(view.search(queries, 10)[1], exact_neighbours(vectors, queries, 10))
 
 
 def test_hnsw_effort_is_raised_until_recall_meets_the_target() -> None:
