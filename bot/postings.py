@@ -57,6 +57,7 @@ class Postings:
         self._indptr = indptr
         self._size = size
         self._bounds: dict[int, float] = {}  # word → its column's largest score, when asked
+        self._last: tuple[tuple[int, ...], Scores] | None = None  # see _all_scores
 
     def top(self, terms: Sequence[int], k: int) -> tuple[Rows, Scores]:
         """The (at most) ``k`` best-scoring rows for a question's word ids (repeats count
@@ -64,7 +65,7 @@ class Postings:
         if not len(terms) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if self._size <= SCORE_ALL_MAX:
-            scores = self.scores_of_all(terms)
+            scores = self._all_scores(terms)
             rows = np.flatnonzero(scores > 0)
             return _best(rows, scores[rows], k)
         words, counts = np.unique(np.asarray(terms, dtype=np.int64), return_counts=True)
@@ -94,8 +95,20 @@ class Postings:
             scores[rows] += column
         return scores
 
+    def _all_scores(self, terms: Sequence[int]) -> Scores:
+        """:meth:`scores_of_all`, kept for the last question: the retriever asks for its top
+        rows and then for its candidates' scores. (One tuple, replaced whole: threads asking
+        different questions at once only miss it.)"""
+        key = tuple(terms)
+        last = self._last
+        if last is None or last[0] != key:
+            last = self._last = (key, self.scores_of_all(terms))
+        return last[1]
+
     def scores_of(self, terms: Sequence[int], rows: Rows) -> Scores:
         """The score of each of ``rows`` (any rows, any order), summed as bm25s sums them."""
+        if self._size <= SCORE_ALL_MAX:
+            return self._all_scores(terms)[rows]
         keys = np.asarray(rows).astype(self._indices.dtype)
         found = {word: self._lookup(word, keys) for word in set(terms)}
         scores = np.zeros(len(keys), dtype=np.float32)

@@ -47,11 +47,22 @@ def test_top_is_exactly_the_best_of_scoring_every_text(
         assert scores.tolist() == expected_scores, query  # bit-identical, not close
 
 
-def test_scores_of_any_rows_are_the_full_scores(corpus: Bm25) -> None:
+@pytest.mark.parametrize("score_all_max", [0, 10**9])  # looked up, and from every score
+def test_scores_of_any_rows_are_the_full_scores(
+    corpus: Bm25, score_all_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.postings, "SCORE_ALL_MAX", score_all_max)
+    corpus._postings = None
     rng = np.random.default_rng(3)
     rows = rng.integers(0, len(corpus), 500)  # any order, repeats allowed
-    for query in _queries(rng):
-        assert np.array_equal(corpus.scores_of(query, rows), corpus.scores(query)[rows]), query
+    queries = _queries(rng)
+    for first, second in zip(queries, reversed(queries), strict=True):
+        # questions in turn: what is kept of one must never answer for another
+        for query in (first, second, first):
+            expected = corpus.scores(query)
+            assert np.array_equal(corpus.scores_of(query, rows), expected[rows]), query
+            top_rows, top_scores = corpus.top(query, 5)
+            assert np.array_equal(top_scores, expected[top_rows]), query
 
 
 def test_a_saved_index_searches_alike(
