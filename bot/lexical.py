@@ -66,6 +66,7 @@ class Bm25:
             if not columns_sorted(arrays["indices"], arrays["indptr"]):  # bm25s builds them so
                 raise Bm25Error("bm25s built a word's rows out of order: top() cannot search it")
         self._postings: Postings | None = None
+        self._last_ids: tuple[str, list[int]] | None = None  # see _word_ids
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (:data:`SAVED_FILES`); an empty one cannot be."""
@@ -127,8 +128,14 @@ class Bm25:
 
     def _word_ids(self, query: str) -> list[int]:
         """The query's words as the index numbers them, in order, repeats kept, unknown ones
-        left out (as bm25s scores them)."""
-        return self._model.get_tokens_ids(self.query_tokens(query)) if self._size else []
+        left out (as bm25s scores them). Kept for the last query: the retriever asks for its
+        top texts, then for its candidates' scores. (One tuple, replaced whole: threads asking
+        different questions at once only miss it.)"""
+        last = self._last_ids
+        if last is None or last[0] != query:
+            ids = self._model.get_tokens_ids(self.query_tokens(query)) if self._size else []
+            last = self._last_ids = (query, ids)
+        return last[1]
 
     def _search(self) -> Postings:
         """The index's score matrix as :class:`Postings`, made on first use."""

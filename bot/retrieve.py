@@ -338,12 +338,14 @@ class Retriever:
         200 best (at 100 000 synthetic passages, at the effort chosen for the ten, 61 % of the
         200): a span of a passage it missed, given the 200th passage's score instead, would
         lose places it should have."""
-        found = query.passages
-        missing = sorted(set(passages.tolist()) - found.keys())
-        if missing:
+        rows = passages.tolist()
+        scores = [query.passages.get(p) for p in rows]
+        if None in scores:  # rare on a small knowledge base: every passage is put forward
+            missing = sorted({p for p, score in zip(rows, scores, strict=True) if score is None})
             more = self.index.score("passages", query.vector, missing)
-            found = found | dict(zip(missing, more.tolist(), strict=True))
-        return np.array([found[p] for p in passages.tolist()], dtype=np.float64)
+            found = query.passages | dict(zip(missing, more.tolist(), strict=True))
+            scores = [found[p] for p in rows]
+        return np.array(scores, dtype=np.float64)
 
     def _lexical(self, query: _Query, rows: Rows) -> npt.NDArray[np.float64]:
         """Each row's BM25 score scaled to 0..1 by the best span's (all zeros when no span
