@@ -8,7 +8,9 @@ Layout of the index folder::
                                             exact up to EXACT_MAX vectors, HNSW above
                             spans.faiss     the same over quotable spans (1-3 sentences),
                                             but above EXACT_MAX kept flat and not searched:
-                                            found among their passages' (bot.retrieve);
+                                            a question's candidates are the spans of the
+                                            passages its passage search returns
+                                            (bot.retrieve);
                                             the .faiss files are memory-mapped when loaded
                             faq.faiss       the same over every phrasing of every FAQ question
                             store.json      sources, passages, sentences, spans (see bot.store)

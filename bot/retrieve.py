@@ -198,8 +198,9 @@ class Retriever:
 
     def _span_candidates(self, query: _Query) -> tuple[Rows, npt.NDArray[np.float32]]:
         """The CANDIDATES spans most like the question, best first, with their similarities:
-        from the spans' own search, or, when the spans are not searched (above EXACT_MAX of
-        them), from the spans of the passages the passage search put forward.
+        from the spans' own search, or, when the spans are not searched (the manifest says
+        ``searched: false``: the build had more than its exact_max), from the spans of the
+        passages the passage search put forward.
 
         A span's vector is much like its passage's, so its passage is most often among the
         best. A graph of the spans did no better (a probe at 100 000 synthetic passages:

@@ -74,7 +74,11 @@ def latencies(run: Callable[[int], object], count: int) -> tuple[float, float]:
 def describe(spec: dict[str, Any]) -> str:
     """An index spec as the table's note: ``flat``, or the graph's parameters and recall."""
     if spec["type"] == "flat":
-        return "flat" if spec.get("searched", True) else "flat, not searched (see its passages)"
+        return (
+            "flat"
+            if spec.get("searched", True)
+            else "flat, not searched (candidates from the passages' search)"
+        )
     return (
         f"HNSW M {spec['M']}, efConstruction {spec['ef_construction']}, "
         f"efSearch {spec['ef_search']} (probe recall {spec['recall_at_10']})"
