@@ -17,7 +17,7 @@ when that is cheaper than looking each text up in it.
 The result is exact: the texts kept are scored at the end as bm25s scores them (float32, the
 question's words in order), so the scores are bit-identical to scoring every text, and ties
 are broken by row. Partial sums, made in another order, may differ from those in the last
-bits, so every pruning comparison allows SLACK of relative error.
+bits, so every pruning comparison allows for that (see :func:`_slack`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ Scores = npt.NDArray[np.float32]
 #: Adding a column whole costs about as much as looking this many of its rows up one by one
 #: (measured at a million synthetic texts: 4 and 16 alike at p50, 16 better at p95).
 LOOKUP_COST = 16
-#: Relative error allowed in every pruning comparison: float32 sums in another order differ
-#: by about 1e-7 of the score; this is a hundred times that.
+#: Relative error allowed in every pruning comparison, beyond what the sums' length allows
+#: (see :func:`_slack`).
 SLACK = 1e-5
 #: Up to this many texts every one is scored: pruning costs more than it saves (measured on
 #: synthetic texts: at 5 000, 0.15 ms against 0.29; at 20 000, 0.38 against 0.41; at 50 000,
@@ -75,16 +75,17 @@ class Postings:
         weights = counts[order].astype(float).tolist()
         left = (bounds[::-1].cumsum()[::-1] - bounds).tolist()  # bound of the words after each
         acc = np.zeros(self._size, dtype=np.float32)
-        added, floor = self._add_columns(acc, words, weights, left, k)
+        slack = _slack(len(terms))
+        added, floor = self._add_columns(acc, words, weights, left, k, slack)
         tiny = float(np.finfo(np.float32).tiny)  # above it: rows some column added to
-        rows = np.flatnonzero(acc >= max(_within(floor, left[added - 1]), tiny))
+        rows = np.flatnonzero(acc >= max(_within(floor, left[added - 1], slack), tiny))
         for at in range(added, len(words)):
             self._add_word(acc, rows, words[at], weights[at])
             if len(rows) > k:
                 floor = max(floor, _kth(acc[rows], k))
-                rows = rows[acc[rows] >= _within(floor, left[at])]
+                rows = rows[acc[rows] >= _within(floor, left[at], slack)]
         if len(rows) > k:  # only near-ties with the k-th can still change places when rescored
-            rows = rows[acc[rows] >= _within(_kth(acc[rows], k), 0.0)]
+            rows = rows[acc[rows] >= _within(_kth(acc[rows], k), 0.0, slack)]
         return _best(rows, self.scores_of(terms, rows), k)
 
     def scores_of_all(self, terms: Sequence[int]) -> Scores:
@@ -123,6 +124,7 @@ class Postings:
         weights: list[float],
         left: list[float],
         k: int,
+        slack: float,
     ) -> tuple[int, float]:
         """Add whole columns, highest bound first, until the words left cannot lift a text
         outside them to the k-th best score; how many were added, and that k-th score (0
@@ -139,7 +141,7 @@ class Postings:
                 best, floor = pool[kept], max(floor, float(values[kept].min()))
             else:
                 best = pool
-            if left[at] < _within(floor, 0.0):
+            if left[at] < _within(floor, 0.0, slack):
                 return at + 1, floor
         return len(words), floor
 
@@ -197,10 +199,18 @@ def _kth(values: npt.NDArray[np.float32], k: int) -> float:
     return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
-def _within(floor: float, left: float) -> float:
+def _within(floor: float, left: float, slack: float) -> float:
     """The least partial score a row needs, with ``left`` still to add, to reach ``floor``,
-    lowered by SLACK of the sums' size: a threshold safe from rounding."""
-    return floor - left - SLACK * (floor + left)
+    lowered by ``slack`` of the sums' size: a threshold safe from rounding."""
+    return floor - left - slack * (floor + left)
+
+
+def _slack(words: int) -> float:
+    """The relative error to allow for a question of ``words`` words (repeats counted): two
+    float32 sums of the same n scores in different orders, each score times its count, differ
+    by at most about 2n float32 epsilons of their size (each addition rounds by half an
+    epsilon), so this allows twice that, plus SLACK."""
+    return SLACK + 4 * words * float(np.finfo(np.float32).eps)
 
 
 def columns_sorted(indices: npt.NDArray[np.integer], indptr: npt.NDArray[np.integer]) -> bool:

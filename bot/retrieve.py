@@ -216,7 +216,7 @@ class Retriever:
             or [np.zeros(0, dtype=np.int64)]
         )
         scores = self.index.score("spans", query.vector, rows.tolist())
-        best = np.argsort(-scores, kind="stable")[:CANDIDATES]
+        best = np.lexsort((rows, -scores))[:CANDIDATES]  # ties by row
         return rows[best], scores[best]
 
     def _embed(self, asked: Question) -> Vectors:

@@ -116,3 +116,15 @@ def test_a_question_of_rare_and_common_words_is_scored_without_the_common_ones(
     assert rows.tolist() == [5000, 5001]
     assert scores.tolist() == bm25.scores("rare common")[[5000, 5001]].tolist()
     assert added == [3]  # the rare word's column, never the common word's 5003 rows
+
+
+def test_a_text_outside_the_columns_added_that_ties_the_kth_still_wins_on_its_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "alpha" and "beta" score alike: after adding one word's column, the other's texts can
+    # still tie the best score, and the tie goes to the lower row, which only they hold
+    monkeypatch.setattr(bot.postings, "SCORE_ALL_MAX", 0)
+    bm25 = Bm25(["beta", "beta", "alpha", "alpha", "gamma"])
+    for k in (1, 2, 3, 4):
+        rows, _ = bm25.top("alpha beta", k)
+        assert rows.tolist() == [0, 1, 2, 3][:k]
