@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import Stemmer
 
-from bot.postings import Postings, Rows, Scores, columns_sorted
+from bot.postings import Asked, Postings, Rows, Scores, columns_sorted
 from bot.words import FUNCTION_WORDS
 
 # bm25s's own English list has 33 words and keeps "does", "what", "how": words every question
@@ -66,7 +66,6 @@ class Bm25:
             if not columns_sorted(arrays["indices"], arrays["indptr"]):  # bm25s builds them so
                 raise Bm25Error("bm25s built a word's rows out of order: top() cannot search it")
         self._postings: Postings | None = None
-        self._last_ids: tuple[str, list[int]] | None = None  # see _word_ids
 
     def save(self, folder: Path) -> None:
         """Write the index into ``folder`` (:data:`SAVED_FILES`); an empty one cannot be."""
@@ -115,27 +114,25 @@ class Bm25:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._model.get_scores(tokens), dtype=np.float32)
 
+    def ask(self, query: str) -> Asked:
+        """The query's scores, to ask for its best texts and for any texts' scores: the same
+        scores as :meth:`scores`, without scoring every text of a large index (see
+        :mod:`bot.postings`; at four million texts that took 72 ms a question)."""
+        return self._search().ask(self._word_ids(query))
+
     def top(self, query: str, k: int) -> tuple[Rows, Scores]:
         """The rows and scores of the (at most) ``k`` texts scoring highest for the query,
-        best first, ties by row; only texts it matches. The same scores as :meth:`scores`,
-        without scoring every text (see :mod:`bot.postings`): at four million texts that
-        took 72 ms a question."""
-        return self._search().top(self._word_ids(query), k)
+        best first, ties by row; only texts it matches."""
+        return self.ask(query).top(k)
 
     def scores_of(self, query: str, rows: Rows) -> Scores:
         """The BM25 score of each of ``rows`` for the query: :meth:`scores` at those rows."""
-        return self._search().scores_of(self._word_ids(query), rows)
+        return self.ask(query).scores_of(rows)
 
     def _word_ids(self, query: str) -> list[int]:
         """The query's words as the index numbers them, in order, repeats kept, unknown ones
-        left out (as bm25s scores them). Kept for the last query: the retriever asks for its
-        top texts, then for its candidates' scores. (One tuple, replaced whole: threads asking
-        different questions at once only miss it.)"""
-        last = self._last_ids
-        if last is None or last[0] != query:
-            ids = self._model.get_tokens_ids(self.query_tokens(query)) if self._size else []
-            last = self._last_ids = (query, ids)
-        return last[1]
+        left out (as bm25s scores them)."""
+        return self._model.get_tokens_ids(self.query_tokens(query)) if self._size else []
 
     def _search(self) -> Postings:
         """The index's score matrix as :class:`Postings`, made on first use."""

@@ -57,17 +57,19 @@ class Postings:
         self._indptr = indptr
         self._size = size
         self._bounds: dict[int, float] = {}  # word → its column's largest score, when asked
-        self._last: tuple[tuple[int, ...], Scores] | None = None  # see _all_scores
+
+    def __len__(self) -> int:
+        return self._size
+
+    def ask(self, terms: Sequence[int]) -> Asked:
+        """One question's scores, by its word ids (repeats count again, as in bm25s)."""
+        return Asked(self, list(terms))
 
     def top(self, terms: Sequence[int], k: int) -> tuple[Rows, Scores]:
-        """The (at most) ``k`` best-scoring rows for a question's word ids (repeats count
-        again, as in bm25s), best first, ties by row; only rows the question matches."""
+        """The (at most) ``k`` best-scoring rows for a question's word ids, best first,
+        ties by row; only rows the question matches. Pruned, whatever the index's size."""
         if not len(terms) or k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if self._size <= SCORE_ALL_MAX:
-            scores = self._all_scores(terms)
-            rows = np.flatnonzero(scores > 0)
-            return _best(rows, scores[rows], k)
+            return _NONE
         words, counts = np.unique(np.asarray(terms, dtype=np.int64), return_counts=True)
         bounds = counts * np.array([self._bound(int(w)) for w in words])
         order = np.argsort(-bounds, kind="stable")
@@ -96,20 +98,9 @@ class Postings:
             np.add.at(scores, rows, column)  # on a few rows, faster than scores[rows] += …
         return scores
 
-    def _all_scores(self, terms: Sequence[int]) -> Scores:
-        """:meth:`scores_of_all`, kept for the last question: the retriever asks for its top
-        rows and then for its candidates' scores. (One tuple, replaced whole: threads asking
-        different questions at once only miss it.)"""
-        key = tuple(terms)
-        last = self._last
-        if last is None or last[0] != key:
-            last = self._last = (key, self.scores_of_all(terms))
-        return last[1]
-
     def scores_of(self, terms: Sequence[int], rows: Rows) -> Scores:
-        """The score of each of ``rows`` (any rows, any order), summed as bm25s sums them."""
-        if self._size <= SCORE_ALL_MAX:
-            return self._all_scores(terms)[rows]
+        """The score of each of ``rows`` (any rows, any order), summed as bm25s sums them,
+        each looked up in the words' columns."""
         keys = np.asarray(rows).astype(self._indices.dtype)
         found = {word: self._lookup(word, keys) for word in set(terms)}
         scores = np.zeros(len(keys), dtype=np.float32)
@@ -183,6 +174,45 @@ class Postings:
             scores = self._column(word)[1]
             self._bounds[word] = float(scores.max()) if len(scores) else 0.0
         return self._bounds[word]
+
+
+class Asked:
+    """One question's BM25 scores: its best rows and any rows' scores (the retriever asks for
+    both). Up to SCORE_ALL_MAX texts every text is scored once, on first use, and both are
+    read from those scores; above, the best rows are found by pruning and other rows looked up.
+    """
+
+    def __init__(self, postings: Postings, terms: list[int]) -> None:
+        self._postings = postings
+        self._terms = terms
+        self._every: Scores | None = None  # every text's score, on a small index
+
+    def top(self, k: int) -> tuple[Rows, Scores]:
+        """The (at most) ``k`` best-scoring rows, best first, ties by row; only rows the
+        question matches."""
+        every = self._every_score()
+        if every is None:
+            return self._postings.top(self._terms, k)
+        if not self._terms or k <= 0:
+            return _NONE
+        rows = np.flatnonzero(every > 0)
+        return _best(rows, every[rows], k)
+
+    def scores_of(self, rows: Rows) -> Scores:
+        """The score of each of ``rows`` (any rows, any order)."""
+        every = self._every_score()
+        return self._postings.scores_of(self._terms, rows) if every is None else every[rows]
+
+    def _every_score(self) -> Scores | None:
+        """Every text's score when the index is small enough that scoring them all is
+        faster than pruning (see SCORE_ALL_MAX); None above."""
+        if self._every is None and len(self._postings) <= SCORE_ALL_MAX:
+            self._every = self._postings.scores_of_all(self._terms)
+        return self._every
+
+
+#: No rows, no scores.
+_NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
 def _best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:

@@ -34,6 +34,7 @@ from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
+from bot.postings import Asked
 from bot.qtype import expected_types
 from bot.spelling import Speller
 from bot.vectors import Rows
@@ -123,7 +124,7 @@ class _Query:
 
     vector: Vectors  # the question's
     passages: dict[int, float]  # passage row → dense similarity (top candidates)
-    words: str  # what BM25 scores
+    lexical: Asked  # the question's BM25 scores over the spans
     lexical_rows: Rows  # the spans BM25 scores highest (CANDIDATES of them at most)
     lexical_best: float  # the best span's BM25 score: lexical scores are scaled by it
     lifts: dict[int, float]  # span row → FAQ similarity, for a clearly matched FAQ entry
@@ -234,11 +235,12 @@ class Retriever:
         passages = dict(self.index.search("passages", vector, CANDIDATES))
         # the message counts twice, the newest earlier turn once: weighted toward the newest
         words = " ".join([asked.text, asked.text, *asked.context[:1]])
-        lexical_rows, lexical_scores = self._bm25.top(words, CANDIDATES)
+        lexical = self._bm25.ask(words)
+        lexical_rows, lexical_scores = lexical.top(CANDIDATES)
         best = float(lexical_scores[0]) if len(lexical_scores) else 0.0
         lifts = self._faq_lifts(faq, words) if self.weights.faq > 0 else {}
         types = expected_types(asked.text)
-        return _Query(vector, passages, words, lexical_rows, best, lifts, types)
+        return _Query(vector, passages, lexical, lexical_rows, best, lifts, types)
 
     def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first (entries
@@ -353,7 +355,7 @@ class Retriever:
         matches the words)."""
         if query.lexical_best <= 0:
             return np.zeros(len(rows))
-        scores = self._bm25.scores_of(query.words, rows)
+        scores = query.lexical.scores_of(rows)
         return (scores / query.lexical_best).astype(np.float64)
 
     def _typed(self, rows: Rows, types: list[str]) -> npt.NDArray[np.bool_]:
