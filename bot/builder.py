@@ -30,6 +30,7 @@ from bot.index import (
     KINDS,
     LEXICAL,
     PARAMS,
+    SEARCHED,
     TYPES,
     VOCABULARY,
     IndexError_,
@@ -82,8 +83,7 @@ def _write_artifacts(
     """Write every artifact; returns each kind's index spec for the manifest."""
     specs: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
-        # the spans' candidates come from the passages' search when there are many of them
-        index = build_vector_index(vectors[kind], exact_max, searched=kind != "spans")
+        index = build_vector_index(vectors[kind], exact_max, SEARCHED[kind])
         index.save(folder / f"{kind}.faiss")
         specs[kind] = index.spec
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")

@@ -67,6 +67,10 @@ ARTIFACTS = (
 )
 #: The kinds of unit with a vector index each.
 KINDS = ("passages", "spans", "faq")
+#: Whether each kind's vectors are searched. The spans' are only scored by row: above
+#: EXACT_MAX they get no graph, and a question's candidates are the spans of the passages its
+#: passage search returns (bot.vectors.plan_index, bot.retrieve).
+SEARCHED = {"passages": True, "spans": False, "faq": True}
 PARAMS = {
     "max_span_chars": MAX_SPAN_CHARS,
     "min_span_words": MIN_SPAN_WORDS,

@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.embed import Vectors
-from bot.index import LoadedIndex
+from bot.index import SEARCHED, LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Source, Span
 from bot.retrieve import Retriever
@@ -103,16 +103,16 @@ def _index(
     centres = cluster_centres(size, rng)
     passage_vectors = synthetic_vectors(size, rng, centres)
     with clock.stage(f"passages: the index the build would choose over {size:,}"):
-        indexes = {"passages": build_vector_index(passage_vectors, exact_max)}
+        indexes = {"passages": build_vector_index(passage_vectors, exact_max, SEARCHED["passages"])}
     span_vectors = span_vectors_around(passage_vectors, per_passage, rng)
     del passage_vectors  # the index holds its own copy
     with clock.stage(f"spans: the index the build would choose over {spans:,}"):
-        indexes["spans"] = build_vector_index(span_vectors, exact_max, searched=False)
+        indexes["spans"] = build_vector_index(span_vectors, exact_max, SEARCHED["spans"])
     del span_vectors
     faq_texts = synthetic_texts(FAQ_ENTRIES, WORDS_PER_QUERY, rng)
     faq_vectors = synthetic_vectors(FAQ_ENTRIES, rng, centres)
     with clock.stage(f"the FAQ's index and the store of {spans:,} spans"):
-        indexes["faq"] = build_vector_index(faq_vectors, exact_max)
+        indexes["faq"] = build_vector_index(faq_vectors, exact_max, SEARCHED["faq"])
         store = _store(size, per_passage, faq_texts, rng)
     vocabulary = [f"w{i}" for i in range(VOCABULARY)]
     loaded = LoadedIndex(store, indexes, lexical, {}, vocabulary, {})
