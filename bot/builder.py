@@ -42,6 +42,7 @@ from bot.knowledge import Knowledge, sha256_file
 from bot.lexical import Bm25
 from bot.onnxcheck import export_checked
 from bot.passages import lexical_text, passage_text, span_text
+from bot.progress import say
 from bot.spelling import vocabulary
 from bot.store import Store, build_store
 from bot.vectors import EXACT_MAX, build_vector_index
@@ -77,12 +78,17 @@ def _versions() -> dict[str, str]:
     return found
 
 
+#: How the build's messages name each kind's texts.
+_NAMES = {"passages": "passages", "spans": "spans", "faq": "FAQ phrasings"}
+
+
 def _write_artifacts(
-    folder: Path, store: Store, vectors: dict[str, Vectors], exact_max: int
+    folder: Path, store: Store, vectors: dict[str, Vectors], exact_max: int, progress: bool
 ) -> dict[str, dict[str, Any]]:
     """Write every artifact; returns each kind's index spec for the manifest."""
     specs: dict[str, dict[str, Any]] = {}
     for kind in KINDS:
+        say(progress, f"Indexing the vectors of {len(vectors[kind])} {_NAMES[kind]}")
         index = build_vector_index(vectors[kind], exact_max, SEARCHED[kind])
         index.save(folder / f"{kind}.faiss")
         specs[kind] = index.spec
@@ -90,6 +96,7 @@ def _write_artifacts(
     quoted = [store.quote(span) for span in store.spans]  # in span row order
     headings = [store.passages[span.passage_index].headings for span in store.spans]
     (folder / LEXICAL).mkdir()
+    say(progress, f"Indexing the words of {len(quoted)} spans (BM25)")
     Bm25(list(map(lexical_text, headings, quoted))).save(folder / LEXICAL)
     masks: dict[str, Any] = qtype.type_masks(quoted)  # Any: savez's keywords include a flag
     np.savez(folder / TYPES, **masks)
@@ -159,6 +166,8 @@ def _embed_store(store: Store, embedder: Embedder, progress: bool) -> _Embedded:
     """Vectors for every unit kind, embedded in one batch run (one progress bar)."""
     texts = _texts(store)
     flat = [t for kind in KINDS for t in texts[kind]]
+    counts = ", ".join(f"{len(texts[kind])} {_NAMES[kind]}" for kind in KINDS)
+    say(progress, f"Embedding {len(flat)} texts ({counts}) with {embedder.name}")
     vectors = embedder.encode(flat, progress=progress)
     split: dict[str, Vectors] = {}
     offset = 0
@@ -211,7 +220,9 @@ def write_index(
     (index_dir / "builds").mkdir(parents=True, exist_ok=True)
     with (index_dir / ".build.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _write_and_publish(index_dir, store, embedded, embedder, knowledge, exact_max)
+        return _write_and_publish(
+            index_dir, store, embedded, embedder, knowledge, exact_max, progress
+        )
 
 
 def _write_and_publish(
@@ -221,12 +232,13 @@ def _write_and_publish(
     embedder: Embedder,
     knowledge: Knowledge,
     exact_max: int,
+    progress: bool,
 ) -> tuple[Path, dict[str, Any]]:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{stamp}-", dir=index_dir / "builds"))
     try:
-        specs = _write_artifacts(tmp, store, embedded.by_kind, exact_max)
-        onnx = export_checked(tmp, embedder, embedded.texts, embedded.vectors)
+        specs = _write_artifacts(tmp, store, embedded.by_kind, exact_max, progress)
+        onnx = export_checked(tmp, embedder, embedded.texts, embedded.vectors, progress)
         manifest = _manifest(store, tmp, embedder, knowledge)
         manifest |= {"vector_index": specs, "onnx": onnx}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")

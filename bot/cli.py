@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,12 +83,17 @@ def build(
 ) -> None:
     """Build the search index from the knowledge folder (does nothing if it is up to date)."""
     settings = _settings(ctx)
+    started = time.perf_counter()
     with _clear_errors():
         result = service.build(settings, force=force, progress=True)
     counts = result.manifest["counts"]
     summary = f"{counts['sources']} sources, {counts['passages']} passages, {counts['spans']} spans"
     if result.built:
-        typer.echo(f"Built index {result.manifest['build_id']} ({summary}): {result.reason}.")
+        took = time.perf_counter() - started
+        typer.echo(
+            f"Built index {result.manifest['build_id']} ({summary}) in {took:.0f} s: "
+            f"{result.reason}."
+        )
         _say_short_of_recall(result.manifest)
     else:
         typer.echo(f"Index is up to date ({summary}); nothing to do. Use --force to rebuild.")

@@ -15,25 +15,29 @@ import numpy as np
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
 from bot.knowledge import first_unmatched, sha256_file
+from bot.progress import say
 
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
 ONNX_MIN_COSINE = 0.9999
 
 
 def export_checked(
-    folder: Path, embedder: Embedder, texts: list[str], expected: Vectors
+    folder: Path, embedder: Embedder, texts: list[str], expected: Vectors, progress: bool = False
 ) -> dict[str, Any]:
     """Export the model to ONNX in ``folder`` and check it embeds every text as ``expected``
     (the build's vectors, one row per text; cosine >= ONNX_MIN_COSINE): the manifest's
-    ``onnx`` entry, usable only then.
+    ``onnx`` entry, usable only then. ``progress`` shows the check's bar on stderr.
 
     The fused graph is tried first; if it fails the check, the plain export is tried."""
     export = getattr(embedder, "export_onnx", None)
     if export is None:
         return {"usable": False, "reason": f"{type(embedder).__name__} cannot be exported"}
-    result = _checked_export(export, folder, embedder.name, texts, expected, fuse=True)
+    say(progress, f"Exporting the model to ONNX and checking it on {len(texts)} texts")
+    checked = (embedder.name, texts, expected, progress)
+    result = _checked_export(export, folder, *checked, fuse=True)
     if not result["usable"] and result.get("fused"):
-        result = _checked_export(export, folder, embedder.name, texts, expected, fuse=False)
+        say(progress, f"The fused export failed ({result['reason']}): checking the plain one")
+        result = _checked_export(export, folder, *checked, fuse=False)
     return result
 
 
@@ -43,13 +47,15 @@ def _checked_export(
     model_name: str,
     texts: list[str],
     expected: Vectors,
+    progress: bool,
     fuse: bool,
 ) -> dict[str, Any]:
     """One export and its check against the build's vectors."""
     try:
         config = export(folder, fuse=fuse)
         onnx = OnnxEmbedder(folder, model_name)
-        cosines = np.sum(onnx.encode(texts) * expected, axis=1) if texts else np.ones(1)
+        vectors = onnx.encode(texts, progress=progress)
+        cosines = np.sum(vectors * expected, axis=1) if texts else np.ones(1)
     except (EmbedderError, OSError, RuntimeError, ValueError) as exc:
         return {"usable": False, "reason": f"export failed: {exc}"}
     worst = float(cosines.min())

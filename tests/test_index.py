@@ -243,3 +243,27 @@ def test_load_refuses_an_index_of_another_type_than_the_manifest_says(
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexError_, match="IndexFlatIP"):
         load_index(tmp_path / "index", fake_embedder.name)
+
+
+def test_a_build_showing_progress_says_each_step_on_stderr(
+    knowledge_dir: Path,
+    tmp_path: Path,
+    fake_embedder: FakeEmbedder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A big build runs for hours: each step names itself and its size; none is silent."""
+    knowledge = load_knowledge(knowledge_dir)
+    build_index(tmp_path / "quiet", knowledge, fake_embedder.name, lambda: fake_embedder)
+    assert capsys.readouterr().err == ""
+    build_index(
+        tmp_path / "shown", knowledge, fake_embedder.name, lambda: fake_embedder, progress=True
+    )
+    counts = load_index(tmp_path / "shown", fake_embedder.name).manifest["counts"]
+    said = capsys.readouterr().err.splitlines()
+    texts = counts["passages"] + counts["spans"] + counts["faq"]
+    assert said[0].startswith(f"Embedding {texts} texts ({counts['passages']} passages, ")
+    assert f"Indexing the vectors of {counts['spans']} spans" in said
+    assert f"Indexing the vectors of {counts['faq']} FAQ phrasings" in said
+    assert f"Indexing the words of {counts['spans']} spans (BM25)" in said
+    assert said[-1] == f"Indexing the words of {counts['spans']} spans (BM25)"  # no export:
+    # the fake embedder cannot be exported (a real model's check shows a bar: test_onnx)

@@ -64,6 +64,51 @@ def test_the_graph_pools_and_normalises_and_one_text_embeds_as_in_a_batch(
         assert float(onnx.encode([text])[0] @ row) >= ONNX_MIN_COSINE
 
 
+class _Widths:
+    """Wraps an ONNX session and records the shape of every batch it runs."""
+
+    def __init__(self, session: object) -> None:
+        self.session, self.shapes = session, []
+
+    def run(self, outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        self.shapes.append(feeds["input_ids"].shape)
+        return self.session.run(outputs, feeds)  # type: ignore[attr-defined]
+
+
+def test_a_long_list_runs_in_batches_of_like_length_and_keeps_its_order(
+    onnx_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A build's texts alternate long passages and short spans: each batch is padded only to
+    its own longest text, so sorted batches pad little, and every row is still its own
+    text's vector (as embedded alone)."""
+    onnx = OnnxEmbedder(current_path(onnx_settings.index_dir).resolve(), onnx_settings.model)
+    long = "Stem cell transplants may halt the progression of MS for many patients. " * 4
+    texts = [f"{long} ({i})" if i % 2 else f"Relapse {i}?" for i in range(70)]
+    widths = onnx._session = _Widths(onnx._session)
+    vectors = onnx.encode(texts, progress=True)
+    tokens = sum(len(onnx._tokenizer.encode(text).ids) for text in texts)
+    padded = sum(rows * width for rows, width in widths.shapes)
+    assert len(widths.shapes) == 3 and padded <= 1.2 * tokens  # in the given order: 1.8x
+    for text, row in zip(texts, vectors, strict=True):
+        assert float(onnx.encode([text])[0] @ row) >= ONNX_MIN_COSINE
+    assert "70/70" in capsys.readouterr().err  # the bar a build shows
+
+
+def test_one_question_is_not_padded_to_the_tokenizer_files_length(
+    onnx_settings: Settings,
+) -> None:
+    """all-MiniLM-L6-v2's tokenizer.json pads to 128 tokens: a short question would then
+    cost six times its own length."""
+    folder = current_path(onnx_settings.index_dir).resolve()
+    assert json.loads((folder / "tokenizer.json").read_text())["padding"]["strategy"] == {
+        "Fixed": 128
+    }
+    onnx = OnnxEmbedder(folder, onnx_settings.model)
+    widths = onnx._session = _Widths(onnx._session)
+    onnx.encode(["When can I go back to work?"])
+    assert widths.shapes == [(1, 10)]  # [CLS] 8 words-and-marks [SEP]
+
+
 class _TokenStates:
     """A session like an export made before pooling moved into the graph: token states out."""
 
