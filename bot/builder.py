@@ -43,9 +43,10 @@ from bot.lexical import Bm25
 from bot.onnxcheck import export_checked
 from bot.passages import lexical_text, passage_text, span_text
 from bot.progress import say
+from bot.retrieve import CANDIDATES
 from bot.spelling import vocabulary
 from bot.store import Store, build_store
-from bot.vectors import EXACT_MAX, build_vector_index
+from bot.vectors import EXACT_MAX, VectorIndex, build_vector_index, recall_through
 
 _VERSIONED = (
     "faqbot",
@@ -92,6 +93,9 @@ def _write_artifacts(
         index = build_vector_index(vectors[kind], exact_max, SEARCHED[kind])
         index.save(folder / f"{kind}.faiss")
         specs[kind] = index.spec
+    if not specs["spans"].get("searched", True):  # the spans are found through passages
+        say(progress, "Measuring how many of the closest spans the passages' search finds")
+        specs["spans"]["recall_at_10"] = _recall_through_passages(folder, store, vectors, specs)
     (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
     quoted = [store.quote(span) for span in store.spans]  # in span row order
     headings = [store.passages[span.passage_index].headings for span in store.spans]
@@ -102,6 +106,19 @@ def _write_artifacts(
     np.savez(folder / TYPES, **masks)
     (folder / VOCABULARY).write_text("\n".join(_vocabulary(store)), encoding="utf-8")
     return specs
+
+
+def _recall_through_passages(
+    folder: Path, store: Store, vectors: dict[str, Vectors], specs: dict[str, dict[str, Any]]
+) -> float:
+    """Recall@10 of the spans when a question's candidates are the spans of the passages its
+    passage search puts forward (:func:`bot.vectors.recall_through`). No graph of the spans
+    measures it, and it can be low: 0.935 over 5 599 passages of real prose (software
+    documentation), 0.81 over a million synthetic ones. The passages' index is read back,
+    memory-mapped, rather than kept: at scale it is gigabytes."""
+    passages = VectorIndex.read(folder / "passages.faiss", specs["passages"])
+    owners = np.array([span.passage_index for span in store.spans], dtype=np.int64)
+    return recall_through(passages, vectors["spans"], owners, CANDIDATES)
 
 
 def _vocabulary(store: Store) -> list[str]:

@@ -74,10 +74,11 @@ def latencies(run: Callable[[int], object], count: int) -> tuple[float, float]:
 def describe(spec: dict[str, Any]) -> str:
     """An index spec as the table's note: ``flat``, or the graph's parameters and recall."""
     if spec["type"] == "flat":
+        if spec.get("searched", True):
+            return "flat"
         return (
-            "flat"
-            if spec.get("searched", True)
-            else "flat, not searched (candidates from the passages' search)"
+            "flat, not searched (candidates from the passages' search: probe recall "
+            f"{spec['recall_at_10']})"
         )
     return (
         f"HNSW M {spec['M']}, efConstruction {spec['ef_construction']}, "

@@ -217,7 +217,8 @@ def test_a_build_over_the_threshold_records_and_serves_hnsw(
     assert {s["type"] for s in exact.manifest["vector_index"].values()} == {"flat"}
     specs = graph.manifest["vector_index"]
     assert specs["passages"]["type"] == specs["faq"]["type"] == "hnsw"
-    assert specs["spans"] == {"type": "flat", "searched": False}  # found through passages
+    # found through the passages' search: fewer passages than it puts forward, so all of them
+    assert specs["spans"] == {"type": "flat", "searched": False, "recall_at_10": 1.0}
     flat_index = load_index(tmp_path / "flat", fake_embedder.name)
     hnsw_index = load_index(tmp_path / "hnsw", fake_embedder.name)
     assert hnsw_index.vectors["spans"].spec == graph.manifest["vector_index"]["spans"]

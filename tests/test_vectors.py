@@ -13,6 +13,7 @@ from bot.vectors import (
     plan_index,
     probe_queries,
     recall_at,
+    recall_through,
     short_of_recall,
 )
 
@@ -96,10 +97,41 @@ def test_a_graph_short_of_the_recall_target_is_kept_at_the_highest_effort_and_fl
     assert short_of_recall(index.spec)
 
 
-def test_only_a_graph_below_the_target_is_short_of_recall() -> None:
+def test_only_a_recall_below_the_target_is_short_of_recall() -> None:
     assert short_of_recall({"type": "hnsw", "ef_search": 1024, "recall_at_10": 0.86})
     assert not short_of_recall({"type": "hnsw", "ef_search": 64, "recall_at_10": 0.95})
     assert not short_of_recall({"type": "flat"})
+    assert short_of_recall({"type": "flat", "searched": False, "recall_at_10": 0.9})
+    assert not short_of_recall({"type": "flat", "searched": False, "recall_at_10": 0.97})
+
+
+def _owned(owners: int, per_owner: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Owner vectors, and ``per_owner`` vectors around each (owner rows ``i // per_owner``)."""
+    outer = _unit_vectors(owners)
+    rng = np.random.default_rng(1)
+    inner = np.repeat(outer, per_owner, axis=0) + noise * rng.standard_normal(
+        (owners * per_owner, outer.shape[1])
+    ).astype(np.float32)
+    inner /= np.linalg.norm(inner, axis=1, keepdims=True)
+    return outer, inner
+
+
+def test_recall_through_counts_the_best_rows_whose_owner_is_put_forward() -> None:
+    outer, inner = _owned(300, 4, 0.3)
+    owners = np.repeat(np.arange(300), 4)
+    index = build_vector_index(outer)  # flat: its candidates are the exact best owners
+    assert recall_through(index, inner, owners, candidates=300) == 1.0  # every owner found
+    # a reference count, for few candidates: the share of each probe's ten best inner rows
+    # whose owner is among its best five owners
+    queries = probe_queries(inner, vector_module.RECALL_PROBES)
+    truth = exact_neighbours(inner, queries, 10)
+    best = exact_neighbours(outer, queries, 5)
+    found = [int(np.isin(owners[t], b).sum()) for t, b in zip(truth, best, strict=True)]
+    expected = sum(found) / (10 * len(truth))
+    assert 0.2 < expected < 0.9  # few candidates miss some
+    assert recall_through(index, inner, owners, candidates=5) == round(expected, 4)
+    wrong = (owners + 150) % 300  # each row owned by an unrelated owner
+    assert recall_through(index, inner, wrong, candidates=5) < 0.1
 
 
 def test_recall_counts_shared_rows() -> None:
