@@ -73,7 +73,10 @@ def _ensure_index(settings: Settings) -> None:
     reason = service.index_staleness(settings)
     if reason is not None:
         typer.echo(f"Building the index: {reason}.", err=True)
-        _say_short_of_recall(service.build(settings, progress=True).manifest)
+        started = time.perf_counter()
+        manifest = service.build(settings, progress=True).manifest
+        typer.echo(f"Built the index in {time.perf_counter() - started:.0f} s.", err=True)
+        _say_short_of_recall(manifest)
 
 
 @app.command()
@@ -115,7 +118,7 @@ def _say_short_of_recall(manifest: dict[str, Any]) -> None:
         effort = f" even at efSearch {spec['ef_search']}" if "ef_search" in spec else ""
         typer.echo(
             f"Warning: {how} on sample queries, short of {RECALL_TARGET}{effort}: "
-            "some questions may miss a close match.",
+            "some questions may miss a close match (check the answers with `faqbot eval`).",
             err=True,
         )
 

@@ -246,9 +246,9 @@ class OnnxEmbedder:
         except (ImportError, OSError, ValueError, RuntimeError) as exc:
             raise EmbedderError(f"cannot load the ONNX model in {folder}: {exc}") from exc
         self._tokenizer.enable_truncation(max_length=int(config["max_length"]))
-        # each batch is padded to its own longest text (_feeds), not to the fixed length
-        # (128 for all-MiniLM-L6-v2) a tokenizer.json may ask for: a question of 10 tokens
-        # padded to 128 runs 6 times slower
+        # each batch is padded to its own longest text (_feeds). No padding here: a
+        # tokenizer.json may ask for a fixed length (all-MiniLM-L6-v2's: 128, which would run a
+        # 10-token question 6 times slower); enable_padding() used to override that in passing
         self._tokenizer.no_padding()
         self.name = name
         self.folder = folder
@@ -266,9 +266,9 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) == 1:
-            # every query: tokenised alone (no hand-off to the tokenizer's threads), its vector
-            # not copied (steps right after a run are slow, its 42 MB of weights having just
-            # emptied the caches)
+            # a question without earlier turns: tokenised alone (no hand-off to the tokenizer's
+            # threads), its vector not copied (steps right after a run are slow, its 42 MB of
+            # weights having just emptied the caches)
             return self._run([self._tokenizer.encode(texts[0])])
         vectors = np.empty((len(texts), self.dimension), dtype=np.float32)
         with bar(len(texts), progress, "Embedding (ONNX)") as shown:

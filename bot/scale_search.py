@@ -15,7 +15,8 @@ FAQ is searched and matched, but the ranking never applies a lift.
 The same knowledge base is searched through the indexes the build would choose and through
 exact search of the same vectors; recall@10 is the share of the exact search's ten best spans
 that the chosen indexes' search also ranks in its ten. *build s* is the building alone (BM25,
-the three vector indexes and the store), not generating the data; *memory* is how much resident
+the three vector indexes, the store and, as the build does, the recall of spans found through
+the passages), not generating the data; *memory* is how much resident
 memory grew while the knowledge base was generated and built (leftovers of the generated texts
 and of tokenising them included; the peak while building is higher: the span vectors and their
 index are held together for a while).
@@ -106,7 +107,7 @@ def _index(
         indexes = {"passages": build_vector_index(passage_vectors, exact_max, SEARCHED["passages"])}
     span_vectors = span_vectors_around(passage_vectors, per_passage, rng)
     del passage_vectors  # the index holds its own copy
-    with clock.stage(f"spans: the index the build would choose over {spans:,}"):
+    with clock.stage(f"spans: the index the build would choose over {spans:,}, its recall"):
         indexes["spans"] = build_vector_index(span_vectors, exact_max, SEARCHED["spans"])
         if not indexes["spans"].searched:  # measured as the build measures it
             owners = np.repeat(np.arange(size, dtype=np.int64), per_passage)

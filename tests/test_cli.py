@@ -95,7 +95,8 @@ def test_build_warns_when_a_graph_is_short_of_the_recall_target(
     result = _run(knowledge_dir, tmp_path / "index", "build")
     assert (
         "Warning: the spans found through the passages' search have recall@10 0.91 on sample "
-        "queries, short of 0.95: some questions may miss a close match." in result.stderr
+        "queries, short of 0.95: some questions may miss a close match (check the answers with "
+        "`faqbot eval`)." in result.stderr
     )
 
 

@@ -76,11 +76,11 @@ class _Widths:
 
 
 def test_a_long_list_runs_in_batches_of_like_length_and_keeps_its_order(
-    onnx_settings: Settings, capsys: pytest.CaptureFixture[str]
+    onnx_settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A build's texts alternate long passages and short spans: each batch is padded only to
     its own longest text, so sorted batches pad little, and every row is still its own
-    text's vector (as embedded alone)."""
+    text's vector (as embedded alone), across windows sorted apart."""
     onnx = OnnxEmbedder(current_path(onnx_settings.index_dir).resolve(), onnx_settings.model)
     long = "Stem cell transplants may halt the progression of MS for many patients. " * 4
     texts = [f"{long} ({i})" if i % 2 else f"Relapse {i}?" for i in range(70)]
@@ -92,12 +92,14 @@ def test_a_long_list_runs_in_batches_of_like_length_and_keeps_its_order(
     for text, row in zip(texts, vectors, strict=True):
         assert float(onnx.encode([text])[0] @ row) >= ONNX_MIN_COSINE
     assert "70/70" in capsys.readouterr().err  # the bar a build shows
+    monkeypatch.setattr(embed_module, "_WINDOW", 40)  # sorted apart: 40 texts, then 30
+    assert np.allclose(onnx.encode(texts), vectors, atol=1e-5)
 
 
 def test_one_question_is_not_padded_to_the_tokenizer_files_length(
     onnx_settings: Settings,
 ) -> None:
-    """all-MiniLM-L6-v2's tokenizer.json pads to 128 tokens: a short question would then
+    """all-MiniLM-L6-v2's tokenizer.json pads to 128 tokens: left on, a short question would
     cost six times its own length."""
     folder = current_path(onnx_settings.index_dir).resolve()
     assert json.loads((folder / "tokenizer.json").read_text())["padding"]["strategy"] == {

@@ -1,11 +1,13 @@
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import bot.retrieve as bot_retrieve
+from bot import builder
 from bot.builder import build_index
 from bot.index import load_index
 from bot.knowledge import load_knowledge
@@ -20,8 +22,8 @@ from bot.retrieve import (
     _spans_by_passage,
 )
 from bot.service import Bot
-from bot.vectors import EXACT_MAX
-from tests.conftest import FakeEmbedder
+from bot.vectors import EXACT_MAX, RECALL_PROBES, probe_queries
+from tests.conftest import ROOT, FakeEmbedder
 
 
 @dataclass
@@ -171,3 +173,29 @@ def test_span_rows_are_grouped_by_passage_even_when_out_of_order() -> None:
     order, starts = _spans_by_passage(np.array([0, 0, 1, 2, 2, 0, 1]), 4)
     groups = [order[starts[p] : starts[p + 1]].tolist() for p in range(4)]
     assert groups == [[0, 1, 5], [2, 6], [3, 4], []]
+
+
+def test_the_builds_recall_through_passages_is_what_the_retriever_keeps(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest's recall of spans found through the passages is the share of each probe's
+    ten closest spans that the retriever's own span candidates hold (few passages put forward,
+    so some are missed)."""
+    # the build measures with 3 passages put forward; the retriever is given 3 below (its
+    # CANDIDATES also caps the spans kept, which must stay above ten)
+    monkeypatch.setattr(builder, "CANDIDATES", 3)
+    knowledge = load_knowledge(ROOT / "knowledge")  # 23 passages: 3 leave some out
+    build_index(tmp_path, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0)
+    loaded = load_index(tmp_path, fake_embedder.name)
+    retriever = Retriever(loaded, fake_embedder)
+    spans = loaded.vectors["spans"]
+    vectors = spans.vectors(range(spans.ntotal))
+    kept = []
+    for point in probe_queries(vectors, RECALL_PROBES):
+        closest = np.argsort(-(vectors @ point), kind="stable")[:10]
+        passages = dict(loaded.search("passages", point, 3))
+        rows, _ = retriever._span_candidates(SimpleNamespace(vector=point, passages=passages))
+        kept.append(np.isin(closest, rows).mean())
+    recall = loaded.manifest["vector_index"]["spans"]["recall_at_10"]
+    # within 0.01: the fake embedder's tied scores may be ordered otherwise by faiss
+    assert 0.3 < recall < 0.95 and recall == pytest.approx(np.mean(kept), abs=0.01)
