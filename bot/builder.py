@@ -117,8 +117,7 @@ def _recall_through_passages(
     documentation), 0.81 over a million synthetic ones. The passages' index is read back,
     memory-mapped, rather than kept: at scale it is gigabytes."""
     passages = VectorIndex.read(folder / "passages.faiss", specs["passages"])
-    owners = np.array([span.passage_index for span in store.spans], dtype=np.int64)
-    return recall_through(passages, vectors["spans"], owners, CANDIDATES)
+    return recall_through(passages, vectors["spans"], store.span_passages, CANDIDATES)
 
 
 def _vocabulary(store: Store) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from bot import calibration, evaluate, logjson, service
+from bot.builder import BuildResult
 from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
@@ -73,10 +74,16 @@ def _ensure_index(settings: Settings) -> None:
     reason = service.index_staleness(settings)
     if reason is not None:
         typer.echo(f"Building the index: {reason}.", err=True)
-        started = time.perf_counter()
-        manifest = service.build(settings, progress=True).manifest
-        typer.echo(f"Built the index in {time.perf_counter() - started:.0f} s.", err=True)
-        _say_short_of_recall(manifest)
+        result, took = _timed_build(settings)
+        typer.echo(f"Built the index in {took:.0f} s.", err=True)
+        _say_short_of_recall(result.manifest)
+
+
+def _timed_build(settings: Settings, force: bool = False) -> tuple[BuildResult, float]:
+    """:func:`bot.service.build`, showing progress, and the seconds it took."""
+    started = time.perf_counter()
+    result = service.build(settings, force=force, progress=True)
+    return result, time.perf_counter() - started
 
 
 @app.command()
@@ -86,13 +93,11 @@ def build(
 ) -> None:
     """Build the search index from the knowledge folder (does nothing if it is up to date)."""
     settings = _settings(ctx)
-    started = time.perf_counter()
     with _clear_errors():
-        result = service.build(settings, force=force, progress=True)
+        result, took = _timed_build(settings, force)
     counts = result.manifest["counts"]
     summary = f"{counts['sources']} sources, {counts['passages']} passages, {counts['spans']} spans"
     if result.built:
-        took = time.perf_counter() - started
         typer.echo(
             f"Built index {result.manifest['build_id']} ({summary}) in {took:.0f} s: "
             f"{result.reason}."

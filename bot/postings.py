@@ -190,11 +190,11 @@ class Asked:
     def top(self, k: int) -> tuple[Rows, Scores]:
         """The (at most) ``k`` best-scoring rows, best first, ties by row; only rows the
         question matches."""
+        if not self._terms or k <= 0:
+            return _NONE
         every = self._every_score()
         if every is None:
             return self._postings.top(self._terms, k)
-        if not self._terms or k <= 0:
-            return _NONE
         rows = np.flatnonzero(every > 0)
         return _best(rows, every[rows], k)
 

@@ -152,7 +152,7 @@ class Retriever:
         # keywords help tell FAQ entries apart: one text per phrasing, and its entry's id
         self._faq_bm25 = Bm25(list(store.phrasings))
         self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
-        self._span_passage = np.array([s.passage_index for s in store.spans], dtype=np.int64)
+        self._span_passage = store.span_passages
         # many spans are not searched but scored among their passages' (bot.vectors.plan_index)
         self._passage_spans = None
         if not index.vectors["spans"].searched:

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.knowledge import Knowledge, KnowledgeError
 from bot.models import FaqEntry, Passage, QuoteContext, Sentence, Source, Span
 from bot.passages import make_spans
@@ -40,6 +43,13 @@ class Store:
     def phrasings(self) -> tuple[str, ...]:
         """Every phrasing of every FAQ entry, in FAQ vector row order."""
         return tuple(q for entry in self.faq for q in entry.phrasings)
+
+    @cached_property
+    def span_passages(self) -> npt.NDArray[np.int64]:
+        """Each span row's passage row (computed once, read-only)."""
+        rows = np.array([span.passage_index for span in self.spans], dtype=np.int64)
+        rows.flags.writeable = False
+        return rows
 
     @property
     def faq_rows(self) -> tuple[int, ...]:
