@@ -110,7 +110,8 @@ def build(
 def _say_short_of_recall(manifest: dict[str, Any]) -> None:
     """Warn about each unit kind whose HNSW graph missed the recall target at the highest
     search effort tried (see :func:`bot.vectors.build_vector_index`), or that is found through
-    the passages' search and missed it (:func:`bot.vectors.recall_through`)."""
+    the passages' search and missed it with the most passages put forward
+    (:func:`bot.vectors.through_candidates`)."""
     for kind, spec in manifest.get("vector_index", {}).items():
         if not short_of_recall(spec):
             continue
@@ -121,6 +122,8 @@ def _say_short_of_recall(manifest: dict[str, Any]) -> None:
             f"{spec['recall_at_10']}"
         )
         effort = f" even at efSearch {spec['ef_search']}" if "ef_search" in spec else ""
+        if "passages" in spec:
+            effort = f" even with {spec['passages']} passages put forward"
         typer.echo(
             f"Warning: {how} on sample queries, short of {RECALL_TARGET}{effort}: "
             "some questions may miss a close match (check the answers with `faqbot eval`).",

@@ -9,7 +9,8 @@ Layout of the index folder::
                             spans.faiss     the same over quotable spans (1-3 sentences),
                                             but above EXACT_MAX kept flat and not searched:
                                             a question's candidates are the spans of the
-                                            passages its passage search returns
+                                            passages its passage search returns, as many
+                                            as the manifest's spans ``passages`` says
                                             (bot.retrieve);
                                             the .faiss files are memory-mapped when loaded
                             faq.faiss       the same over every phrasing of every FAQ question
@@ -27,6 +28,7 @@ A build writes into a temporary folder, renames it into ``builds/`` and only the
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -106,12 +108,9 @@ class LoadedIndex:
         self.lexical = lexical
         self.types = types  # answer type → which span rows hold it
 
-    def score(self, kind: str, vector: Vectors, rows: list[int]) -> Scores:
+    def score(self, kind: str, vector: Vectors, rows: Sequence[int] | Rows) -> Scores:
         """Inner product of ``vector`` with the given rows of ``kind`` (exact, any rows)."""
-        # one batched fetch; a dot product per row, as the scores have always been computed
-        # (one matrix product differs in the last bits, which could reorder near-ties)
-        stored = self.vectors[kind].vectors(rows)
-        return np.fromiter(map(vector.dot, stored), dtype=np.float32, count=len(rows))
+        return self.vectors[kind].score(vector, np.asarray(rows, dtype=np.int64))
 
     def search(self, kind: str, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Top-k rows of ``kind`` (passages, spans or faq) by inner product with ``vector``."""

@@ -37,7 +37,7 @@ from bot.models import FaqEntry, Passage, Question, Span
 from bot.postings import Asked
 from bot.qtype import expected_types
 from bot.spelling import Speller
-from bot.vectors import Rows
+from bot.vectors import Rows, Scores
 
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
 FAQ_FLOOR = 0.7
@@ -58,8 +58,13 @@ FAQ_LEAD_SHARE = 0.25
 #: message itself weighs 1): "what are the risks of that?" says little without its topic.
 CONTEXT_WEIGHTS = (1.0, 0.5)
 #: Spans each of dense and keyword search puts forward per question (the scale benchmark
-#: times BM25 with the same number).
+#: times BM25 with the same number), and passages the passage search puts forward.
 CANDIDATES = 200
+#: When the spans are not searched but found among the spans of the passages put forward, the
+#: build doubles how many passages those are, from CANDIDATES up to this, until its probes find
+#: the spans' ten closest there as often as RECALL_TARGET asks; the manifest records the count
+#: (the spans' ``passages``) and the recall (bot.builder, bot.vectors.through_candidates).
+PASSAGES_MAX = 1600
 
 
 @dataclass(frozen=True)
@@ -155,8 +160,11 @@ class Retriever:
         self._span_passage = store.span_passages
         # many spans are not searched but scored among their passages' (bot.vectors.plan_index)
         self._passage_spans = None
-        if not index.vectors["spans"].searched:
+        self._put_forward: int | None = None  # passages searched when not CANDIDATES
+        spans = index.vectors["spans"]
+        if not spans.searched:
             self._passage_spans = _spans_by_passage(self._span_passage, len(store.passages))
+            self._put_forward = spans.spec.get("passages")
         self._type_masks = index.types  # found at build time
         # staff-only sources are searched for staff and never shown to patients
         public = {s.id for s in store.sources.values() if s.audience == "public"}
@@ -212,13 +220,8 @@ class Retriever:
         if self._passage_spans is None:
             return self.index.top("spans", query.vector, CANDIDATES)
         order, starts = self._passage_spans
-        rows = np.concatenate(
-            [order[starts[p] : starts[p + 1]] for p in query.passages]
-            or [np.zeros(0, dtype=np.int64)]
-        )
-        scores = self.index.score("spans", query.vector, rows.tolist())
-        best = np.lexsort((rows, -scores))[:CANDIDATES]  # ties by row
-        return rows[best], scores[best]
+        rows = order[_ranges(starts, np.fromiter(query.passages, dtype=np.int64))]
+        return _best(rows, self.index.score("spans", query.vector, rows), CANDIDATES)
 
     def _embed(self, asked: Question) -> Vectors:
         """One model call; a follow-up mixes in earlier turns, weighted toward the newest."""
@@ -232,7 +235,7 @@ class Retriever:
         return np.asarray(mixed / norm if norm else mixed, dtype=np.float32)
 
     def _query(self, asked: Question, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
-        passages = dict(self.index.search("passages", vector, CANDIDATES))
+        passages = dict(self.index.search("passages", vector, self._put_forward or CANDIDATES))
         # the message counts twice, the newest earlier turn once: weighted toward the newest
         words = " ".join([asked.text, asked.text, *asked.context[:1]])
         lexical = self._bm25.ask(words)
@@ -365,6 +368,24 @@ class Retriever:
             mask = self._type_masks.get(name)
             holds &= mask[rows] if mask is not None else False
         return holds
+
+
+def _best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:
+    """The ``k`` best rows by score, best first, ties by row: sorting only those that could be
+    among them (at 1 600 passages put forward, ten thousand rows)."""
+    if len(rows) > k:
+        kept = scores >= np.partition(scores, -k)[-k]  # the k-th best score, ties kept
+        rows, scores = rows[kept], scores[kept]
+    best = np.lexsort((rows, -scores))[:k]
+    return rows[best], scores[best]
+
+
+def _ranges(starts: Rows, groups: Rows) -> Rows:
+    """The positions ``starts[g]`` up to ``starts[g + 1]`` of each group in ``groups``, in
+    order: one array, with no Python loop over the groups (there may be 1 600)."""
+    first, sizes = starts[groups], starts[groups + 1] - starts[groups]
+    offsets = np.repeat(first - np.cumsum(sizes) + sizes, sizes)
+    return offsets + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
 def _spans_by_passage(span_passage: Rows, passages: int) -> tuple[Rows, Rows]:

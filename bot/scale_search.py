@@ -36,7 +36,7 @@ from bot.embed import Vectors
 from bot.index import SEARCHED, LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Source, Span
-from bot.retrieve import CANDIDATES, Retriever
+from bot.retrieve import CANDIDATES, PASSAGES_MAX, Retriever
 from bot.scale_table import Row, Stopwatch, describe, latencies, rss_mb
 from bot.store import Store
 from bot.synthetic import (
@@ -49,7 +49,7 @@ from bot.synthetic import (
     synthetic_texts,
     synthetic_vectors,
 )
-from bot.vectors import EXACT_MAX, build_vector_index, recall_through
+from bot.vectors import EXACT_MAX, build_vector_index, through_candidates
 
 #: Spans per passage (the seed corpus has 95 spans over 23 passages), FAQ entries (its FAQ has
 #: 231 phrasings)
@@ -111,8 +111,10 @@ def _index(
         indexes["spans"] = build_vector_index(span_vectors, exact_max, SEARCHED["spans"])
         if not indexes["spans"].searched:  # measured as the build measures it
             owners = np.repeat(np.arange(size, dtype=np.int64), per_passage)
-            recall = recall_through(indexes["passages"], span_vectors, owners, CANDIDATES)
-            indexes["spans"].spec["recall_at_10"] = recall
+            count, recall = through_candidates(
+                indexes["passages"], span_vectors, owners, CANDIDATES, PASSAGES_MAX
+            )
+            indexes["spans"].spec |= {"passages": count, "recall_at_10": recall}
     del span_vectors
     faq_texts = synthetic_texts(FAQ_ENTRIES, WORDS_PER_QUERY, rng)
     faq_vectors = synthetic_vectors(FAQ_ENTRIES, rng, centres)

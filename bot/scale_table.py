@@ -77,8 +77,8 @@ def describe(spec: dict[str, Any]) -> str:
         if spec.get("searched", True):
             return "flat"
         return (
-            "flat, not searched (candidates from the passages' search: probe recall "
-            f"{spec['recall_at_10']})"
+            f"flat, not searched (candidates: the spans of {spec['passages']} passages the "
+            f"passages' search puts forward; probe recall {spec['recall_at_10']})"
         )
     return (
         f"HNSW M {spec['M']}, efConstruction {spec['ef_construction']}, "

@@ -218,7 +218,12 @@ def test_a_build_over_the_threshold_records_and_serves_hnsw(
     specs = graph.manifest["vector_index"]
     assert specs["passages"]["type"] == specs["faq"]["type"] == "hnsw"
     # found through the passages' search: fewer passages than it puts forward, so all of them
-    assert specs["spans"] == {"type": "flat", "searched": False, "recall_at_10": 1.0}
+    assert specs["spans"] == {
+        "type": "flat",
+        "searched": False,
+        "passages": 200,
+        "recall_at_10": 1.0,
+    }
     flat_index = load_index(tmp_path / "flat", fake_embedder.name)
     hnsw_index = load_index(tmp_path / "hnsw", fake_embedder.name)
     assert hnsw_index.vectors["spans"].spec == graph.manifest["vector_index"]["spans"]

@@ -19,10 +19,12 @@ from bot.retrieve import (
     FAQ_LEAD_SHARE,
     MODES,
     Retriever,
+    _best,
+    _ranges,
     _spans_by_passage,
 )
 from bot.service import Bot
-from bot.vectors import EXACT_MAX, RECALL_PROBES, probe_queries
+from bot.vectors import EXACT_MAX, RECALL_PROBES, RECALL_TARGET, probe_queries
 from tests.conftest import ROOT, FakeEmbedder
 
 
@@ -181,21 +183,65 @@ def test_the_builds_recall_through_passages_is_what_the_retriever_keeps(
     """The manifest's recall of spans found through the passages is the share of each probe's
     ten closest spans that the retriever's own span candidates hold (few passages put forward,
     so some are missed)."""
-    # the build measures with 3 passages put forward; the retriever is given 3 below (its
-    # CANDIDATES also caps the spans kept, which must stay above ten)
+    # the build may put forward 3 passages and no more (the retriever's CANDIDATES also caps
+    # the spans kept, which must stay above ten)
     monkeypatch.setattr(builder, "CANDIDATES", 3)
+    monkeypatch.setattr(builder, "PASSAGES_MAX", 3)
     knowledge = load_knowledge(ROOT / "knowledge")  # 23 passages: 3 leave some out
     build_index(tmp_path, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0)
     loaded = load_index(tmp_path, fake_embedder.name)
     retriever = Retriever(loaded, fake_embedder)
+    assert retriever._put_forward == loaded.manifest["vector_index"]["spans"]["passages"] == 3
     spans = loaded.vectors["spans"]
     vectors = spans.vectors(range(spans.ntotal))
     kept = []
     for point in probe_queries(vectors, RECALL_PROBES):
         closest = np.argsort(-(vectors @ point), kind="stable")[:10]
-        passages = dict(loaded.search("passages", point, 3))
+        passages = dict(loaded.search("passages", point, retriever._put_forward))
         rows, _ = retriever._span_candidates(SimpleNamespace(vector=point, passages=passages))
         kept.append(np.isin(closest, rows).mean())
     recall = loaded.manifest["vector_index"]["spans"]["recall_at_10"]
     # within 0.01: the fake embedder's tied scores may be ordered otherwise by faiss
     assert 0.3 < recall < 0.95 and recall == pytest.approx(np.mean(kept), abs=0.01)
+
+
+def test_the_build_puts_forward_as_many_passages_as_the_target_needs(
+    tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # from 3 passages, doubling: 3 miss the target (above), all 23 meet it
+    monkeypatch.setattr(builder, "CANDIDATES", 3)
+    monkeypatch.setattr(builder, "PASSAGES_MAX", 48)
+    knowledge = load_knowledge(ROOT / "knowledge")
+    build_index(tmp_path, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0)
+    loaded = load_index(tmp_path, fake_embedder.name)
+    spec = loaded.manifest["vector_index"]["spans"]
+    assert spec["passages"] in (6, 12, 24) and spec["recall_at_10"] >= RECALL_TARGET
+    # the retriever searches as many as the manifest says (not CANDIDATES: 200, all 23 here)
+    spec["passages"] = 5
+    retriever = Retriever(loaded, fake_embedder)
+    question = Question("stem cell transplant results")
+    query = retriever._query(question, retriever._embed(question), [])
+    assert len(query.passages) == 5
+
+
+def test_a_flat_searched_knowledge_base_puts_forward_candidates_passages(bot: Bot) -> None:
+    retriever = Retriever(bot.index, bot.embedder)
+    assert retriever._put_forward is None and "passages" not in bot.index.vectors["spans"].spec
+
+
+def test_the_best_candidates_are_kept_best_first_ties_by_row() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.choice(np.array([0.1, 0.2, 0.3, 0.5], dtype=np.float32), size=400)
+    rows = rng.permutation(1000)[:400].astype(np.int64)
+    for k in (1, 50, 399, 400, 500):
+        order = sorted(range(400), key=lambda i: (-scores[i], rows[i]))[:k]
+        got_rows, got_scores = _best(rows, scores, k)
+        assert got_rows.tolist() == rows[order].tolist()
+        assert got_scores.tolist() == scores[order].tolist()
+
+
+def test_ranges_join_each_groups_positions_in_the_order_asked() -> None:
+    starts = np.array([0, 3, 3, 5, 9])  # group 1 is empty
+    assert _ranges(starts, np.array([3, 0, 1, 2])).tolist() == [5, 6, 7, 8, 0, 1, 2, 3, 4]
+    assert _ranges(starts, np.array([1])).tolist() == []
+    assert _ranges(starts, np.zeros(0, dtype=np.int64)).tolist() == []

@@ -10,8 +10,9 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     assert exact.build_s is None and exact.note == "the same vectors, flat"
     assert chosen.what == "whole search, 4 spans a passage: chosen"
     assert chosen.note.startswith("passages HNSW M 32, efConstruction 80, efSearch")
-    spans = "; spans flat, not searched (candidates from the passages' search: probe recall "
+    spans = "; spans flat, not searched (candidates: the spans of "
     assert spans in chosen.note and chosen.note.endswith(")")
+    assert " passages the passages' search puts forward; probe recall " in chosen.note
     assert chosen.build_s and chosen.build_s > 0
     assert 0.8 <= (chosen.recall_at_10 or 0) <= 1.0
     assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)

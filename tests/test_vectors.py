@@ -7,14 +7,15 @@ import pytest
 from bot import vectors as vector_module
 from bot.vectors import (
     EXACT_MAX,
+    RECALL_TARGET,
     VectorIndex,
     build_vector_index,
     exact_neighbours,
     plan_index,
     probe_queries,
     recall_at,
-    recall_through,
     short_of_recall,
+    through_candidates,
 )
 
 
@@ -120,7 +121,7 @@ def test_recall_through_counts_the_best_rows_whose_owner_is_put_forward() -> Non
     outer, inner = _owned(300, 4, 0.3)
     owners = np.repeat(np.arange(300), 4)
     index = build_vector_index(outer)  # flat: its candidates are the exact best owners
-    assert recall_through(index, inner, owners, candidates=300) == 1.0  # every owner found
+    assert through_candidates(index, inner, owners, 300, 300) == (300, 1.0)  # all found
     # a reference count, for few candidates: the share of each probe's ten best inner rows
     # whose owner is among its best five owners
     queries = probe_queries(inner, vector_module.RECALL_PROBES)
@@ -129,9 +130,59 @@ def test_recall_through_counts_the_best_rows_whose_owner_is_put_forward() -> Non
     found = [int(np.isin(owners[t], b).sum()) for t, b in zip(truth, best, strict=True)]
     expected = sum(found) / (10 * len(truth))
     assert 0.2 < expected < 0.9  # few candidates miss some
-    assert recall_through(index, inner, owners, candidates=5) == round(expected, 4)
+    assert through_candidates(index, inner, owners, 5, 5) == (5, round(expected, 4))
     wrong = (owners + 150) % 300  # each row owned by an unrelated owner
-    assert recall_through(index, inner, wrong, candidates=5) < 0.1
+    assert through_candidates(index, inner, wrong, 5, 5)[1] < 0.1
+
+
+def test_candidates_double_until_the_recall_target_or_the_most(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outer, inner = _owned(300, 4, 0.3)
+    owners = np.repeat(np.arange(300), 4)
+    index = build_vector_index(outer)
+    steps = [5, 10, 20, 40, 80, 160, 300]  # doubling from 5, the last capped at the most
+    count, recall = through_candidates(index, inner, owners, 5, 300)
+    assert count in steps[1:] and recall >= vector_module.RECALL_TARGET
+    before = steps[steps.index(count) - 1]  # the fewest that meet it: the count before did not
+    assert through_candidates(index, inner, owners, before, before)[1] < recall
+    assert through_candidates(index, inner, owners, before, before)[1] < RECALL_TARGET
+    # a doubling that reaches the target is kept, however little it gained
+    monkeypatch.setattr(vector_module, "THROUGH_MIN_GAIN", 1.0)
+    assert through_candidates(index, inner, owners, before, 300) == (count, recall)
+    monkeypatch.undo()
+    # unrelated owners never meet it: each doubling gains more than THROUGH_MIN_GAIN (checked
+    # here), so the count stops at the most, with its own recall
+    wrong = (owners + 150) % 300
+    recalls = [through_candidates(index, inner, wrong, c, c)[1] for c in (5, 10, 20, 40)]
+    assert min(np.diff(recalls)) >= vector_module.THROUGH_MIN_GAIN and recalls[-1] < 0.5
+    assert through_candidates(index, inner, wrong, 5, 40) == (40, recalls[-1])
+
+
+def test_candidates_stop_doubling_when_a_doubling_gains_little() -> None:
+    outer, inner = _owned(300, 4, 0.3)
+    outer[299] = -outer[:299].mean(axis=0)  # a row far from every probe
+    outer[299] /= np.linalg.norm(outer[299])
+    index = build_vector_index(outer)
+    far = np.full(len(inner), 299)  # every row owned by it: found only when all 300 are
+    assert through_candidates(index, inner, far, 5, 300) == (5, 0.0)  # 10 gain nothing
+    assert through_candidates(index, inner, far, 300, 300) == (300, 1.0)
+
+
+def test_scores_by_row_are_the_searchs_own_bit_for_bit(tmp_path: Path) -> None:
+    vectors = _unit_vectors(500)
+    query = _unit_vectors(1, seed=3)[0]
+    flat, graph = build_vector_index(vectors), build_vector_index(vectors, exact_max=100)
+    flat.save(tmp_path / "flat.faiss")
+    mapped = VectorIndex.read(tmp_path / "flat.faiss", flat.spec)  # memory-mapped
+    for index in (flat, graph, mapped):
+        scores, rows = index.search(query.reshape(1, -1), 50)
+        assert np.array_equal(index.score(query, rows[0]), scores[0])
+        assert np.array_equal(index.score(query, rows[0][::-1]), scores[0][::-1])  # in order
+        assert index.score(query, np.zeros(0, dtype=np.int64)).shape == (0,)
+        for outside in ([500], [-1], [3, 500]):  # faiss would read outside the vectors
+            with pytest.raises(IndexError, match=r"outside 0\.\.499"):
+                index.score(query, np.array(outside))
 
 
 def test_recall_counts_shared_rows() -> None:
