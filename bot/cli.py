@@ -22,10 +22,11 @@ from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
 from bot.models import Reply, reply_to_dict
+from bot.retrieve import PASSAGES_MAX
 from bot.safety_eval import SafetyReport
 from bot.safety_rules import SafetyRulesError
 from bot.settings import Settings
-from bot.vectors import RECALL_TARGET, short_of_recall
+from bot.vectors import RECALL_TARGET, THROUGH_MIN_GAIN, short_of_recall
 
 #: How often each worker of ``serve --workers N`` looks for a new build unless configured.
 WORKER_RELOAD_POLL_SECONDS = 5.0
@@ -110,7 +111,7 @@ def build(
 def _say_short_of_recall(manifest: dict[str, Any]) -> None:
     """Warn about each unit kind whose HNSW graph missed the recall target at the highest
     search effort tried (see :func:`bot.vectors.build_vector_index`), or that is found through
-    the passages' search and missed it with the most passages put forward
+    the passages' search and missed it with as many passages put forward as were worth it
     (:func:`bot.vectors.through_candidates`)."""
     for kind, spec in manifest.get("vector_index", {}).items():
         if not short_of_recall(spec):
@@ -123,7 +124,10 @@ def _say_short_of_recall(manifest: dict[str, Any]) -> None:
         )
         effort = f" even at efSearch {spec['ef_search']}" if "ef_search" in spec else ""
         if "passages" in spec:
-            effort = f" even with {spec['passages']} passages put forward"
+            effort = (
+                f" with {spec['passages']} passages put forward (twice as many gained under "
+                f"{THROUGH_MIN_GAIN}, or were more than {PASSAGES_MAX})"
+            )
         typer.echo(
             f"Warning: {how} on sample queries, short of {RECALL_TARGET}{effort}: "
             "some questions may miss a close match (check the answers with `faqbot eval`).",

@@ -374,7 +374,10 @@ def _best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:
     """The ``k`` best rows by score, best first, ties by row: sorting only those that could be
     among them (at 1 600 passages put forward, ten thousand rows)."""
     if len(rows) > k:
-        kept = scores >= np.partition(scores, -k)[-k]  # the k-th best score, ties kept
+        # the k-th best score, ties kept (a NaN, which partition sorts above all, counts as
+        # lowest, as in lexsort)
+        clean = np.nan_to_num(scores, nan=-np.inf)
+        kept = clean >= np.partition(clean, -k)[-k]
         rows, scores = rows[kept], scores[kept]
     best = np.lexsort((rows, -scores))[:k]
     return rows[best], scores[best]

@@ -240,6 +240,13 @@ def test_the_best_candidates_are_kept_best_first_ties_by_row() -> None:
         assert got_scores.tolist() == scores[order].tolist()
 
 
+def test_nan_scores_rank_last_among_the_best_candidates() -> None:
+    scores = np.array([0.5, np.nan, 0.2, np.nan, 0.9, np.nan], dtype=np.float32)
+    rows = np.arange(6, dtype=np.int64)
+    for k in range(1, 7):  # as a full lexsort of all six orders them
+        assert _best(rows, scores, k)[0].tolist() == [4, 0, 2, 1, 3, 5][:k]
+
+
 def test_ranges_join_each_groups_positions_in_the_order_asked() -> None:
     starts = np.array([0, 3, 3, 5, 9])  # group 1 is empty
     assert _ranges(starts, np.array([3, 0, 1, 2])).tolist() == [5, 6, 7, 8, 0, 1, 2, 3, 4]

@@ -157,6 +157,11 @@ def test_candidates_double_until_the_recall_target_or_the_most(
     recalls = [through_candidates(index, inner, wrong, c, c)[1] for c in (5, 10, 20, 40)]
     assert min(np.diff(recalls)) >= vector_module.THROUGH_MIN_GAIN and recalls[-1] < 0.5
     assert through_candidates(index, inner, wrong, 5, 40) == (40, recalls[-1])
+    # the last doubling stops at the most, not past it
+    assert through_candidates(index, inner, wrong, 5, 30)[0] == 30
+    # a gain of exactly THROUGH_MIN_GAIN is enough to go on
+    monkeypatch.setattr(vector_module, "THROUGH_MIN_GAIN", round(recalls[1] - recalls[0], 4))
+    assert through_candidates(index, inner, wrong, 5, 10) == (10, recalls[1])
 
 
 def test_candidates_stop_doubling_when_a_doubling_gains_little() -> None:
@@ -183,6 +188,9 @@ def test_scores_by_row_are_the_searchs_own_bit_for_bit(tmp_path: Path) -> None:
         for outside in ([500], [-1], [3, 500]):  # faiss would read outside the vectors
             with pytest.raises(IndexError, match=r"outside 0\.\.499"):
                 index.score(query, np.array(outside))
+        for query_, rows_ in ((query[:16], [1]), (query, [[1, 2], [3, 4]])):
+            with pytest.raises(ValueError, match="one query of 32 and a list of rows"):
+                index.score(query_, np.array(rows_))
 
 
 def test_recall_counts_shared_rows() -> None:
