@@ -97,7 +97,7 @@ def _write_artifacts(
         say(progress, "Measuring how many passages a question's span candidates must come from")
         count, recall = _through_passages(folder, store, vectors, specs)
         specs["spans"] |= {"passages": count, "recall_at_10": recall}
-    (folder / "store.json").write_text(store.to_json(), encoding="utf-8")
+    store.save(folder)
     quoted = [store.quote(span) for span in store.spans]  # in span row order
     headings = [store.passages[span.passage_index].headings for span in store.spans]
     (folder / LEXICAL).mkdir()

@@ -168,10 +168,8 @@ class Retriever:
         self._type_masks = index.types  # found at build time
         # staff-only sources are searched for staff and never shown to patients
         public = {s.id for s in store.sources.values() if s.audience == "public"}
-        self._public_spans = np.array(
-            [store.passages[span.passage_index].source_id in public for span in store.spans],
-            dtype=bool,
-        )
+        public_source = np.array([s in public for s in store.passages.sources], dtype=bool)
+        self._public_spans = public_source[store.passages.source_rows()][self._span_passage]
         self._public_sources = public
         self.speller = Speller(index.vocabulary)  # found at build time
 

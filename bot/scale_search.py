@@ -35,7 +35,7 @@ import numpy.typing as npt
 from bot.embed import Vectors
 from bot.index import SEARCHED, LoadedIndex
 from bot.lexical import Bm25
-from bot.models import FaqEntry, Passage, Question, Source, Span
+from bot.models import FaqEntry, Question, Source, Span
 from bot.retrieve import CANDIDATES, PASSAGES_MAX, Retriever
 from bot.scale_table import Row, Stopwatch, describe, latencies, rss_mb
 from bot.store import Store
@@ -49,6 +49,7 @@ from bot.synthetic import (
     synthetic_texts,
     synthetic_vectors,
 )
+from bot.tables import PassageTable, SpanTable
 from bot.vectors import EXACT_MAX, build_vector_index, through_candidates
 
 #: Spans per passage (the seed corpus has 95 spans over 23 passages), FAQ entries (its FAQ has
@@ -80,9 +81,12 @@ class _Preset:
 def _store(size: int, per_passage: int, faq_texts: list[str], rng: np.random.Generator) -> Store:
     """Passages and spans with no text of their own, and FAQ entries quoting random spans."""
     source = Source(id=SOURCE, title="Synthetic", body="", path="synthetic.md")
-    passages = tuple(Passage(f"p{i}", SOURCE, (), 0, 0, ()) for i in range(size))
+    # every passage of the one source, under no heading, from 0 to 0, with no sentences
+    rows = np.zeros((size, 6), dtype=np.int64)
+    passages = PassageTable([f"p{i}" for i in range(size)], [SOURCE], [()], rows, [])
     # each span a distinct (passage, j), so the exact and approximate hits compare as spans
-    spans = tuple(Span(p, j, j, j, j + 1) for p in range(size) for j in range(per_passage))
+    owner, j = np.divmod(np.arange(size * per_passage, dtype=np.int64), per_passage)
+    spans = SpanTable(np.column_stack([owner, j, j, j, j + 1]))
     faq = tuple(FaqEntry(f"f{i}", text, (), SOURCE, 0, 0) for i, text in enumerate(faq_texts))
     quoted = tuple(int(r) for r in rng.integers(0, len(spans), len(faq)))
     return Store({SOURCE: source}, passages, spans, faq, quoted, ())

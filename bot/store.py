@@ -1,26 +1,32 @@
 """The passage/sentence store: what the index needs to turn a vector hit back into text.
 
-It is plain JSON holding each source's metadata and verbatim body, the passages with their
-sentence offsets, the quotable spans and the curated FAQ, in the same order as the vectors in
-the FAISS files (FAQ vectors: every phrasing of every entry, in order).
+On disk it is ``store.json``, holding each source's metadata and verbatim body, the curated FAQ,
+the passages' ids and the heading paths and source ids they point to, and three integer arrays
+(``store-*.npy``, memory-mapped when loaded): the passages' rows, their sentences' offsets and
+the quotable spans (see :mod:`bot.tables`). Rows are in the same order as the vectors in the
+FAISS files (FAQ vectors: every phrasing of every entry, in order).
 """
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.knowledge import Knowledge, KnowledgeError
-from bot.models import FaqEntry, Passage, QuoteContext, Sentence, Source, Span
+from bot.models import FaqEntry, Passage, QuoteContext, Source, Span
 from bot.passages import make_spans
+from bot.tables import PassageTable, SpanTable
+
+#: The store's files in an index folder: the JSON, then each array (``store-<name>.npy``).
+JSON_FILE = "store.json"
+ARRAYS = ("passages", "sentences", "spans")
+FILES = (JSON_FILE, *(f"store-{name}.npy" for name in ARRAYS))
 
 
 @dataclass(frozen=True)
@@ -28,16 +34,29 @@ class Store:
     """Sources, passages and spans, indexed by the row numbers of their vectors."""
 
     sources: dict[str, Source]
-    passages: tuple[Passage, ...]
-    spans: tuple[Span, ...]
+    passages: PassageTable
+    spans: SpanTable
     faq: tuple[FaqEntry, ...]
     faq_spans: tuple[int, ...]  # the span row that is each FAQ entry's quote
     scope: tuple[str, ...]  # topics the sources do not cover
 
+    def __post_init__(self) -> None:
+        """ValueError unless every span's passage, passage's source and FAQ quote's span is in
+        the store (the tables check their own rows)."""
+        owners = self.spans.rows[:, 0]
+        if len(owners) and not 0 <= owners.min() <= owners.max() < len(self.passages):
+            raise ValueError("a span's passage is not in the store")
+        if len(self.faq_spans) != len(self.faq):
+            raise ValueError(f"{len(self.faq)} FAQ entries, {len(self.faq_spans)} quote spans")
+        if any(not 0 <= row < len(self.spans) for row in self.faq_spans):
+            raise ValueError("an FAQ quote's span is not in the store")
+        if not set(self.passages.sources) <= set(self.sources):
+            raise ValueError("a passage's source is not in the store")
+
     @cached_property
     def passage_ids(self) -> frozenset[str]:
         """Every passage id, for checking ids a client sends back (computed once)."""
-        return frozenset(p.id for p in self.passages)
+        return frozenset(self.passages.ids)
 
     @cached_property
     def phrasings(self) -> tuple[str, ...]:
@@ -47,7 +66,7 @@ class Store:
     @cached_property
     def span_passages(self) -> npt.NDArray[np.int64]:
         """Each span row's passage row (computed once, read-only)."""
-        rows = np.array([span.passage_index for span in self.spans], dtype=np.int64)
+        rows = np.ascontiguousarray(self.spans.rows[:, 0])
         rows.flags.writeable = False
         return rows
 
@@ -91,65 +110,54 @@ class Store:
         same = there.source_id == here.source_id and there.headings == here.headings
         return there if same else None
 
-    def to_json(self) -> str:
-        """Serialise, deterministically, for writing to disk."""
+    def save(self, folder: Path) -> None:
+        """Write the store's :data:`FILES` into ``folder``, deterministically."""
+        table = self.passages
         data = {
             "sources": [asdict(s) for s in self.sources.values()],
-            "passages": [_passage_to_dict(p) for p in self.passages],
-            "spans": [[s.passage_index, s.first, s.last, s.start, s.end] for s in self.spans],
+            "passages": {
+                "ids": list(table.ids),
+                "sources": list(table.sources),
+                "headings": [list(h) for h in table.headings],
+            },
             "faq": [asdict(e) for e in self.faq],
             "faq_spans": list(self.faq_spans),
             "scope": list(self.scope),
         }
-        return json.dumps(data, ensure_ascii=False, sort_keys=True)
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        (folder / JSON_FILE).write_text(text, encoding="utf-8")
+        arrays = {"passages": table.rows, "sentences": table.sentences, "spans": self.spans.rows}
+        for name, array in arrays.items():
+            np.save(folder / f"store-{name}.npy", array, allow_pickle=False)
 
     @classmethod
-    def from_json(cls, text: str) -> Store:
-        """Inverse of :meth:`to_json`; raises ValueError on a malformed store."""
+    def load(cls, folder: Path) -> Store:
+        """Read what :meth:`save` wrote; ValueError on a malformed store (OSError propagates).
+
+        The arrays are memory-mapped, not read (a build never rewrites a published file): at
+        300 000 passages the store then loads in well under a second."""
+        text = (folder / JSON_FILE).read_text("utf-8")
         try:
-            with _collector_paused():
-                data = json.loads(text)
-                sources = {s["id"]: Source(**s) for s in data["sources"]}
-                passages = tuple(_passage_from_dict(p) for p in data["passages"])
-                spans = tuple(Span(*row) for row in data["spans"])
-                faq = tuple(_faq_from_dict(e) for e in data["faq"])
-                faq_spans = tuple(int(i) for i in data["faq_spans"])
-                scope = tuple(str(t) for t in data["scope"])
+            arrays = {
+                name: np.asarray(np.load(folder / f"store-{name}.npy", mmap_mode="r"))
+                for name in ARRAYS
+            }
+            data = json.loads(text)
+            sources = {s["id"]: Source(**s) for s in data["sources"]}
+            table = data["passages"]
+            passages = PassageTable(
+                [str(i) for i in table["ids"]],
+                [str(s) for s in table["sources"]],
+                [tuple(str(h) for h in path) for path in table["headings"]],
+                arrays["passages"],
+                arrays["sentences"],
+            )
+            faq = tuple(_faq_from_dict(e) for e in data["faq"])
+            faq_spans = tuple(int(i) for i in data["faq_spans"])
+            scope = tuple(str(t) for t in data["scope"])
+            return cls(sources, passages, SpanTable(arrays["spans"]), faq, faq_spans, scope)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"malformed store: {exc}") from exc
-        return cls(sources, passages, spans, faq, faq_spans, scope)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a store is parsed: the ~2 million objects
-    of a 100 000-passage store set it off dozens of times, each pass walking every object made
-    so far (2.5-2.9 s with it, 1.0 s without). Nothing made here is garbage, and reference
-    counting still frees whatever is."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _passage_to_dict(passage: Passage) -> dict[str, Any]:
-    data = asdict(passage)
-    data["sentences"] = [[s.start, s.end] for s in passage.sentences]
-    return data
-
-
-def _passage_from_dict(data: dict[str, Any]) -> Passage:
-    return Passage(
-        id=data["id"],
-        source_id=data["source_id"],
-        headings=tuple(data["headings"]),
-        start=data["start"],
-        end=data["end"],
-        sentences=tuple(Sentence(s, e) for s, e in data["sentences"]),
-    )
 
 
 def _faq_from_dict(data: dict[str, Any]) -> FaqEntry:
@@ -179,8 +187,8 @@ def build_store(knowledge: Knowledge) -> Store:
     faq_spans = tuple(_faq_span(e, knowledge.passages, spans) for e in knowledge.faq)
     return Store(
         sources={s.id: s for s in knowledge.sources},
-        passages=knowledge.passages,
-        spans=tuple(spans),
+        passages=PassageTable.of(knowledge.passages),
+        spans=SpanTable.of(spans),
         faq=knowledge.faq,
         faq_spans=faq_spans,
         scope=knowledge.scope,

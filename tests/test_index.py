@@ -39,6 +39,9 @@ def test_build_writes_artifacts_and_a_complete_manifest(
         "spans.faiss",
         "faq.faiss",
         "store.json",
+        "store-passages.npy",
+        "store-sentences.npy",
+        "store-spans.npy",
         *(f"spans.bm25/{name}" for name in SAVED_FILES),
         "types.npz",
         "vocabulary.txt",
@@ -106,7 +109,15 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(
 
 
 @pytest.mark.parametrize(
-    "name", ["store.json", "spans.bm25/data.csc.index.npy", "types.npz", "vocabulary.txt"]
+    "name",
+    [
+        "store.json",
+        "store-passages.npy",
+        "store-spans.npy",
+        "spans.bm25/data.csc.index.npy",
+        "types.npz",
+        "vocabulary.txt",
+    ],
 )
 def test_load_refuses_a_corrupt_artifact(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder, name: str
@@ -118,6 +129,17 @@ def test_load_refuses_a_corrupt_artifact(
         load_index(tmp_path / "index", fake_embedder.name, 256)
 
 
+def test_of_several_changed_artifacts_the_first_listed_is_reported(
+    knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    folder = current_path(tmp_path / "index")
+    for name in ("vocabulary.txt", "store-spans.npy"):  # hashed by two threads
+        (folder / name).write_bytes((folder / name).read_bytes()[:-1] + b"x")
+    with pytest.raises(IndexError_, match=r"store-spans\.npy does not match"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+
+
 def test_a_changed_store_is_reported_as_changed_whatever_its_parse_raises(
     knowledge_dir: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
@@ -126,6 +148,10 @@ def test_a_changed_store_is_reported_as_changed_whatever_its_parse_raises(
     store.write_text("[" * 100_000)  # json raises RecursionError, not ValueError
     with pytest.raises(IndexError_, match=r"store\.json does not match its SHA-256"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
+    _build(knowledge_dir, tmp_path / "again", fake_embedder)
+    (current_path(tmp_path / "again") / "store-sentences.npy").write_bytes(b"")  # cannot map
+    with pytest.raises(IndexError_, match=r"store-sentences\.npy does not match its SHA-256"):
+        load_index(tmp_path / "again", fake_embedder.name, 256)
 
 
 def test_an_artifact_that_cannot_be_hashed_is_an_index_error(
