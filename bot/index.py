@@ -198,14 +198,17 @@ def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
     before the check.
     """
     hashes = manifest.get("artifacts", {})
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        checked = [pool.submit(first_unmatched, folder, [name], hashes) for name in ARTIFACTS]
+    pool = ThreadPoolExecutor(max_workers=2)
+    checked = [pool.submit(first_unmatched, folder, [name], hashes) for name in ARTIFACTS]
+    try:
         try:
             store = Store.load(folder)
         except Exception:  # a changed file is the better reason, whatever the parse raised
             _check_artifacts(checked)
             raise
         _check_artifacts(checked)
+    finally:  # a refusal need not wait for the files after the one found changed
+        pool.shutdown(wait=False, cancel_futures=True)
     return store
 
 

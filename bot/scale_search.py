@@ -80,12 +80,16 @@ class _Preset:
 
 def _store(size: int, per_passage: int, faq_texts: list[str], rng: np.random.Generator) -> Store:
     """Passages and spans with no text of their own, and FAQ entries quoting random spans."""
-    source = Source(id=SOURCE, title="Synthetic", body="", path="synthetic.md")
-    # every passage of the one source, under no heading, from 0 to 0, with no sentences
-    rows = np.zeros((size, 6), dtype=np.int64)
-    passages = PassageTable([f"p{i}" for i in range(size)], [SOURCE], [()], rows, [])
-    # each span a distinct (passage, j), so the exact and approximate hits compare as spans
+    source = Source(id=SOURCE, title="Synthetic", body=" " * per_passage, path="synthetic.md")
+    # every passage the whole body of the one source, under no heading, its sentences the
+    # body's characters, each its own; each span one of them: a distinct (passage, j), so the
+    # exact and approximate hits compare as spans
     owner, j = np.divmod(np.arange(size * per_passage, dtype=np.int64), per_passage)
+    first = np.arange(size, dtype=np.int64) * per_passage
+    zero = np.zeros(size, dtype=np.int64)
+    rows = np.column_stack([zero, zero, zero, zero + per_passage, first, first + per_passage])
+    sentences = np.column_stack([j, j + 1])
+    passages = PassageTable([f"p{i}" for i in range(size)], [SOURCE], [()], rows, sentences)
     spans = SpanTable(np.column_stack([owner, j, j, j, j + 1]))
     faq = tuple(FaqEntry(f"f{i}", text, (), SOURCE, 0, 0) for i, text in enumerate(faq_texts))
     quoted = tuple(int(r) for r in rng.integers(0, len(spans), len(faq)))

@@ -3,14 +3,16 @@
 At 300 000 passages a store holds 1.8 million spans; making every :class:`Span` and
 :class:`Passage` when an index was loaded took 4.1 of its 7 seconds, and their Python objects
 most of its 1.7 GB. As integer arrays (memory-mapped when loaded: ``serve --workers N`` shares
-one copy) they load in milliseconds. An object once made is kept, so a question's hits cost a
-dictionary lookup each after the first time.
+one copy) they load in milliseconds. The objects most recently made are kept (KEPT of each), so
+a question's hits mostly cost a cache lookup each.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +20,10 @@ import numpy.typing as npt
 from bot.models import Passage, Sentence, Span
 
 Table = npt.NDArray[np.int64]
+#: How many objects each table keeps once made (the most recently asked for): a question's
+#: hits ask for theirs again and again, and the bound stops a long-running server from keeping
+#: every one it ever made (about 300 bytes a span).
+KEPT = 8192
 #: A passage row's columns: its source, its headings (rows of ``PassageTable.headings``), its
 #: start and end in the source body, and its sentences (rows of ``PassageTable.sentences``).
 SOURCE, HEADINGS, START, END, FIRST_SENTENCE, END_SENTENCE = range(6)
@@ -34,12 +40,23 @@ def frozen(array: npt.ArrayLike, columns: int) -> Table:
     return rows
 
 
+def row_of(key: SupportsIndex, count: int) -> int:
+    """The row ``key`` names in a table of ``count`` rows (negative counts back from the end);
+    IndexError outside it, TypeError for what is not an integer."""
+    row = operator.index(key)
+    if row < 0:
+        row += count
+    if not 0 <= row < count:
+        raise IndexError(f"row {key} of a table of {count}")
+    return row
+
+
 class SpanTable(Sequence[Span]):
     """Spans as rows ``(passage_index, first, last, start, end)``, in span row order."""
 
     def __init__(self, rows: npt.ArrayLike) -> None:
         self.rows = frozen(rows, 5)
-        self._made: dict[int, Span] = {}
+        self._kept = functools.lru_cache(maxsize=KEPT)(self._make)
 
     @classmethod
     def of(cls, spans: Iterable[Span]) -> SpanTable:
@@ -56,16 +73,16 @@ class SpanTable(Sequence[Span]):
     def __getitem__(self, key: slice) -> SpanTable: ...
 
     def __getitem__(self, key: int | slice) -> Span | SpanTable:
-        try:  # first, as fast as can be: a question's hits each ask for theirs
-            return self._made[key]  # type: ignore[index]
-        except (KeyError, TypeError):  # not made yet, or a slice (unhashable before 3.12)
-            pass
+        if type(key) is int and key >= 0:  # the common case, first (past the end: IndexError)
+            return self._kept(key)
         if isinstance(key, slice):
             return SpanTable(self.rows[key])
-        made = self._made[key] = Span(*self.rows[key].tolist())  # IndexError past the end
-        return made
+        return self._kept(row_of(key, len(self.rows)))
 
-    def __iter__(self) -> Iterator[Span]:
+    def _make(self, row: int) -> Span:
+        return Span(*self.rows[row].tolist())
+
+    def __iter__(self) -> Iterator[Span]:  # all of them (a build): none kept
         return (Span(*row) for row in self.rows.tolist())
 
     def __eq__(self, other: object) -> bool:
@@ -91,7 +108,7 @@ class PassageTable(Sequence[Passage]):
         self.headings = tuple(headings)
         self.rows = frozen(rows, 6)
         self.sentences = frozen(sentences, 2)
-        self._made: dict[int, Passage] = {}
+        self._kept = functools.lru_cache(maxsize=KEPT)(self._make)
         self._check()
 
     @classmethod
@@ -140,17 +157,14 @@ class PassageTable(Sequence[Passage]):
     def __getitem__(self, key: slice) -> tuple[Passage, ...]: ...
 
     def __getitem__(self, key: int | slice) -> Passage | tuple[Passage, ...]:
-        try:  # as for spans
-            return self._made[key]  # type: ignore[index]
-        except (KeyError, TypeError):
-            pass
+        if type(key) is int and key >= 0:  # as for spans
+            return self._kept(key)
         if isinstance(key, slice):
-            return tuple(self[i] for i in range(len(self))[key])
-        made = self._made[key] = self._make(key)
-        return made
+            return tuple(self._make(i) for i in range(len(self))[key])
+        return self._kept(row_of(key, len(self.rows)))
 
     def _make(self, row: int) -> Passage:
-        source, heading, start, end, first, last = self.rows[row].tolist()  # IndexError past end
+        source, heading, start, end, first, last = self.rows[row].tolist()
         return Passage(
             id=self.ids[row],
             source_id=self.sources[source],
@@ -160,8 +174,8 @@ class PassageTable(Sequence[Passage]):
             sentences=tuple(Sentence(s, e) for s, e in self.sentences[first:last].tolist()),
         )
 
-    def __iter__(self) -> Iterator[Passage]:
-        return (self[row] for row in range(len(self)))
+    def __iter__(self) -> Iterator[Passage]:  # all of them (a build): none kept
+        return (self._make(row) for row in range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PassageTable):

@@ -51,3 +51,19 @@ def test_highlight_matches_stems_not_stopwords() -> None:
     assert [p for p, matched in pieces if matched] == ["patients", "recovered"]
     assert "".join(p for p, _ in pieces) == "Most patients recovered at home."
     assert highlight("the", "the end") == [("the end", False)]
+
+
+def test_the_patient_mask_follows_each_spans_passage_to_its_source(
+    settings: Settings, knowledge_dir: Path, fake_embedder: FakeEmbedder
+) -> None:
+    # a staff source of several passages between two public ones ("tiny-blog", "tiny-news")
+    paragraphs = "\n\n".join(f"Staff paragraph {i} about the ward rota." for i in range(3))
+    middle = STAFF_SOURCE.replace("staff-notes", "tiny-middle").split("Internal note")[0]
+    (knowledge_dir / "sources" / "tiny-middle.md").write_text(middle + paragraphs + "\n")
+    service.build(settings, embedder=fake_embedder)
+    bot = service.load_bot(settings, fake_embedder)
+    store = bot.index.store
+    sources = [store.passages[s.passage_index].source_id for s in store.spans]
+    assert "tiny-middle" in sources[1:-1] and sources.count("tiny-middle") >= 3
+    public = [store.sources[s].audience == "public" for s in sources]
+    assert bot.retriever._public_spans.tolist() == public

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from bot import tables
 from bot.models import Passage, Sentence, Span
 from bot.tables import PassageTable, SpanTable
 
@@ -59,3 +60,17 @@ def test_rows_that_point_outside_the_table_are_refused() -> None:
         PassageTable(good.ids[:2], good.sources, good.headings, rows, sentences)
     with pytest.raises(ValueError, match="rows of 5 integers"):
         SpanTable(np.zeros((2, 4)))
+
+
+def test_a_row_counted_back_is_the_same_row_and_few_objects_are_kept() -> None:
+    table = SpanTable([[0, 0, 0, i, i + 1] for i in range(tables.KEPT + 10)])
+    assert table[-1] is table[len(table) - 1] and table[np.int64(3)] is table[3]
+    for bad in (len(table), -len(table) - 1):
+        with pytest.raises(IndexError):
+            table[bad]
+    with pytest.raises(TypeError):
+        table[1.0]  # type: ignore[call-overload]
+    assert [table[i].start for i in range(len(table))] == list(range(len(table)))
+    assert table._kept.cache_info().currsize == tables.KEPT  # the most recent only
+    passages = PassageTable.of(PASSAGES)
+    assert passages[-3] is passages[0] and list(passages) == list(PASSAGES)
