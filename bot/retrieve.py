@@ -62,8 +62,9 @@ CONTEXT_WEIGHTS = (1.0, 0.5)
 CANDIDATES = 200
 #: When the spans are not searched but found among the spans of the passages put forward, the
 #: build doubles how many passages those are, from CANDIDATES up to this, until its probes find
-#: the spans' ten closest there as often as RECALL_TARGET asks; the manifest records the count
-#: (the spans' ``passages``) and the recall (bot.builder, bot.vectors.through_candidates).
+#: the spans' ten closest there as often as RECALL_TARGET asks (or a doubling gains less than
+#: THROUGH_MIN_GAIN); the manifest records the count (the spans' ``passages``) and the recall
+#: (bot.builder, bot.vectors.through_candidates).
 PASSAGES_MAX = 1600
 
 

@@ -7,16 +7,17 @@ It builds in memory what ``faqbot build`` would save for a knowledge base of tha
 (an index per unit kind, chosen by size as the build would; BM25 over the spans; a spelling
 vocabulary), from :mod:`bot.synthetic` data: passages with its clustered vectors;
 ``SPANS_PER_PASSAGE`` spans each, their vectors around their passage's, each with its own
-25-word text; FAQ entries of one phrasing each, quoting random spans. Nothing has a body: the
-search never reads one. Each question's vector is set, not embedded (``faqbot bench`` times the
-model). Synthetic questions are never close enough to an FAQ phrasing to lift its quote: the
-FAQ is searched and matched, but the ranking never applies a lift.
+25-word text; FAQ entries of one phrasing each, quoting random spans. The one source's body is
+blanks, as long as a passage (so the store's offsets are valid); the search never reads it.
+Each question's vector is set, not embedded (``faqbot bench`` times the model). Synthetic
+questions are never close enough to an FAQ phrasing to lift its quote: the FAQ is searched and
+matched, but the ranking never applies a lift.
 
 The same knowledge base is searched through the indexes the build would choose and through
 exact search of the same vectors; recall@10 is the share of the exact search's ten best spans
 that the chosen indexes' search also ranks in its ten. *build s* is the building alone (BM25,
-the three vector indexes, the store and, as the build does, the recall of spans found through
-the passages), not generating the data; *memory* is how much resident
+the three vector indexes, the store and, as the build does, how many passages the spans are
+found through and the recall that gives), not generating the data; *memory* is how much resident
 memory grew while the knowledge base was generated and built (leftovers of the generated texts
 and of tokenising them included; the peak while building is higher: the span vectors and their
 index are held together for a while).

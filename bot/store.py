@@ -186,7 +186,7 @@ def _mapped(path: Path) -> Table:
 def _misplaced(passages: PassageTable, spans: SpanTable, body_lengths: Table) -> str | None:
     """Which kind of row lies outside where it belongs, if any: a passage outside its source's
     body (``body_lengths``, by source row), a sentence outside its passage, a span outside its
-    passage or its sentences. Whole columns at a time: 1.8 million spans take a few ms."""
+    passage or its sentences. Whole columns at a time: 0.05 s for 1.8 million spans."""
     rows = passages.rows
     start, end = rows[:, START], rows[:, END]
     if ((start < 0) | (end > body_lengths[rows[:, SOURCE]])).any():

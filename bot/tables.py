@@ -1,10 +1,10 @@
 """Passages and spans kept as columns of integers, each object made only when asked for.
 
 At 300 000 passages a store holds 1.8 million spans; making every :class:`Span` and
-:class:`Passage` when an index was loaded took 4.1 of its 7 seconds, and their Python objects
-most of its 1.7 GB. As integer arrays (memory-mapped when loaded: ``serve --workers N`` shares
-one copy) they load in milliseconds. The objects most recently made are kept (KEPT of each), so
-a question's hits mostly cost a cache lookup each.
+:class:`Passage` when an index was loaded took about 4 of its 6-7 seconds (cProfile), and their
+Python objects most of its 1.7 GB. As integer arrays (memory-mapped when loaded: ``serve
+--workers N`` shares one copy) they load in milliseconds. The objects most recently asked for
+are kept (KEPT of each), so a question's hits mostly cost a cache lookup each.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ def frozen(array: npt.ArrayLike, columns: int) -> Table:
         rows = rows.reshape(0, columns)
     if rows.ndim != 2 or rows.shape[1] != columns:
         raise ValueError(f"expected rows of {columns} integers, got shape {rows.shape}")
-    rows.flags.writeable = False  # shared by every request (and mapped read-only from disk)
+    # shared by every request (and mapped read-only from disk); an int64 array handed in is
+    # not copied, so it is made read-only too
+    rows.flags.writeable = False
     return rows
 
 
