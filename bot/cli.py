@@ -122,8 +122,10 @@ def _say_short_of_recall(manifest: dict[str, Any]) -> None:
             else f"the {kind} found through the passages' search have recall@10 "
             f"{spec['recall_at_10']}"
         )
-        effort = f" even at efSearch {spec['ef_search']}" if "ef_search" in spec else ""
-        if "passages" in spec:
+        effort = ""
+        if "ef_search" in spec:
+            effort = f" even at efSearch {spec['ef_search']}"
+        elif "passages" in spec:
             effort = (
                 f" with {spec['passages']} passages put forward (twice as many gained under "
                 f"{THROUGH_MIN_GAIN}, or were more than {PASSAGES_MAX})"

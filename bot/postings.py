@@ -88,7 +88,7 @@ class Postings:
                 rows = rows[acc[rows] >= _within(floor, left[at], slack)]
         if len(rows) > k:  # only near-ties with the k-th can still change places when rescored
             rows = rows[acc[rows] >= _within(_kth(acc[rows], k), 0.0, slack)]
-        return _best(rows, self.scores_of(terms, rows), k)
+        return best(rows, self.scores_of(terms, rows), k)
 
     def scores_of_all(self, terms: Sequence[int]) -> Scores:
         """The score of every row, summed as bm25s sums them."""
@@ -196,7 +196,7 @@ class Asked:
         if every is None:
             return self._postings.top(self._terms, k)
         rows = np.flatnonzero(every > 0)
-        return _best(rows, every[rows], k)
+        return best(rows, every[rows], k)
 
     def scores_of(self, rows: Rows) -> Scores:
         """The score of each of ``rows`` (any rows, any order)."""
@@ -215,10 +215,13 @@ class Asked:
 _NONE = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
 
 
-def _best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:
-    """The k best of ``rows`` by ``scores``, best first, ties by row."""
+def best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:
+    """The k best of ``rows`` by ``scores``, best first, ties by row (a NaN score counts as
+    the lowest, as lexsort places it). Also how the retriever keeps its best span candidates."""
     if len(rows) > k:  # only the rows tied with the k-th or above need sorting
-        kept = scores >= _kth(scores, k)
+        # partition would sort a NaN above everything: as the lowest, it is kept only in a tie
+        clean = np.nan_to_num(scores, nan=-np.inf)
+        kept = clean >= _kth(clean, k)
         rows, scores = rows[kept], scores[kept]
     order = np.lexsort((rows, -scores))[:k]
     return rows[order].astype(np.int64), scores[order]

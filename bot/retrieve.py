@@ -34,10 +34,11 @@ from bot.embed import Embedder, Vectors
 from bot.index import LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
-from bot.postings import Asked
+from bot.postings import Asked, best
 from bot.qtype import expected_types
 from bot.spelling import Speller
-from bot.vectors import Rows, Scores
+from bot.tables import ranges
+from bot.vectors import Rows
 
 #: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
 FAQ_FLOOR = 0.7
@@ -220,7 +221,7 @@ class Retriever:
             return self.index.top("spans", query.vector, CANDIDATES)
         order, starts = self._passage_spans
         rows = order[_ranges(starts, np.fromiter(query.passages, dtype=np.int64))]
-        return _best(rows, self.index.score("spans", query.vector, rows), CANDIDATES)
+        return best(rows, self.index.score("spans", query.vector, rows), CANDIDATES)
 
     def _embed(self, asked: Question) -> Vectors:
         """One model call; a follow-up mixes in earlier turns, weighted toward the newest."""
@@ -369,25 +370,10 @@ class Retriever:
         return holds
 
 
-def _best(rows: Rows, scores: Scores, k: int) -> tuple[Rows, Scores]:
-    """The ``k`` best rows by score, best first, ties by row: sorting only those that could be
-    among them (at 1 600 passages put forward, ten thousand rows)."""
-    if len(rows) > k:
-        # the k-th best score, ties kept (a NaN, which partition sorts above all, counts as
-        # lowest, as in lexsort)
-        clean = np.nan_to_num(scores, nan=-np.inf)
-        kept = clean >= np.partition(clean, -k)[-k]
-        rows, scores = rows[kept], scores[kept]
-    best = np.lexsort((rows, -scores))[:k]
-    return rows[best], scores[best]
-
-
 def _ranges(starts: Rows, groups: Rows) -> Rows:
     """The positions ``starts[g]`` up to ``starts[g + 1]`` of each group in ``groups``, in
     order: one array, with no Python loop over the groups (there may be 1 600)."""
-    first, sizes = starts[groups], starts[groups + 1] - starts[groups]
-    offsets = np.repeat(first - np.cumsum(sizes) + sizes, sizes)
-    return offsets + np.arange(int(sizes.sum()), dtype=np.int64)
+    return ranges(starts[groups], starts[groups + 1])
 
 
 def _spans_by_passage(span_passage: Rows, passages: int) -> tuple[Rows, Rows]:

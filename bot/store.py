@@ -30,6 +30,7 @@ from bot.tables import (
     PassageTable,
     SpanTable,
     Table,
+    ranges,
 )
 
 #: The store's files in an index folder: the JSON, then each array (``store-<name>.npy``).
@@ -193,10 +194,7 @@ def _misplaced(passages: PassageTable, spans: SpanTable, body_lengths: Table) ->
         return "a passage"
     counts = rows[:, END_SENTENCE] - rows[:, FIRST_SENTENCE]
     owner = np.repeat(np.arange(len(rows)), counts)
-    first = (
-        rows[owner, FIRST_SENTENCE] + np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]
-    )
-    sentences = passages.sentences[first]
+    sentences = passages.sentences[ranges(rows[:, FIRST_SENTENCE], rows[:, END_SENTENCE])]
     outside = (sentences[:, 0] < start[owner]) | (sentences[:, 1] > end[owner])
     if (outside | (sentences[:, 1] < sentences[:, 0])).any():
         return "a sentence"

@@ -42,6 +42,14 @@ def frozen(array: npt.ArrayLike, columns: int) -> Table:
     return rows
 
 
+def ranges(first: Table, end: Table) -> Table:
+    """The positions ``first[i]`` up to ``end[i]`` of every range, joined in order: one array,
+    with no Python loop over the ranges (a passage's sentences, a question's passages' spans)."""
+    sizes = end - first
+    offsets = np.repeat(first - np.cumsum(sizes) + sizes, sizes)
+    return offsets + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
 def row_of(key: SupportsIndex, count: int) -> int:
     """The row ``key`` names in a table of ``count`` rows (negative counts back from the end);
     IndexError outside it, TypeError for what is not an integer."""

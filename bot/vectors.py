@@ -6,6 +6,7 @@ that imports faiss.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -98,11 +99,16 @@ class VectorIndex:
             return scores
         if rows.min() < 0 or rows.max() >= self.ntotal:
             raise IndexError(f"rows outside 0..{self.ntotal - 1}")
-        flat = self.exact()._index
-        flat.compute_distance_subset(
+        self._flat.compute_distance_subset(
             1, faiss.swig_ptr(query), len(rows), faiss.swig_ptr(scores), faiss.swig_ptr(rows)
         )
         return scores
+
+    @cached_property
+    def _flat(self) -> Any:
+        """The faiss flat index holding the vectors (found once: scores are asked for on
+        every question)."""
+        return self.exact()._index
 
     def exact(self) -> VectorIndex:
         """The same vectors searched exactly: itself when flat and searched; otherwise a flat

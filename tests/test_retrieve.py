@@ -13,13 +13,13 @@ from bot.index import load_index
 from bot.knowledge import load_knowledge
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Question
+from bot.postings import best as _best
 from bot.retrieve import (
     FAQ_FLOOR,
     FAQ_LEAD,
     FAQ_LEAD_SHARE,
     MODES,
     Retriever,
-    _best,
     _ranges,
     _spans_by_passage,
 )
