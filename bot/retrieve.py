@@ -5,12 +5,7 @@
   context a single sentence lacks; the span keeps the quote focused.
 - *lexical*: BM25 over the span with its headings, scaled to 0..1 by the best span.
 - *faq*: a question closest to one curated FAQ question lifts that entry's quote; entries in a
-  near-tie with it lift theirs by less (see FAQ_LEAD). Questions match questions far better
-  than they match statements with this kind of model. How close the question comes to the FAQ
-  at all is the best cosine similarity; *which* entry it means is judged on cosine plus BM25
-  over the phrasings, since the model knows neither "HSCT" nor that "who decides if I can have
-  the treatment" is "Who decides if I can have HSCT?" rather than "Could I qualify for it?".
-  A clear lead in that judgement makes the winner's lift larger (see FAQ_LEAD_SHARE).
+  near-tie with it lift theirs by less (:mod:`bot.faqmatch`).
 - *types*: "how many …" favours spans holding a number, "when …" a time, "where …" a place,
   "why …" a cause, "better than …" a comparison (bot.qtype).
 
@@ -23,7 +18,6 @@ and FAQ), which are comparable across questions; scaled BM25 is relative by cons
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -31,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.embed import Embedder, Vectors
+from bot.faqmatch import FAQ_FLOOR, FaqMatcher
 from bot.index import LoadedIndex
-from bot.lexical import Bm25
 from bot.models import FaqEntry, Passage, Question, Span
 from bot.postings import Asked, best
 from bot.qtype import expected_types
@@ -40,21 +34,6 @@ from bot.spelling import Speller
 from bot.tables import ranges
 from bot.vectors import Rows
 
-#: FAQ similarity below this lifts nothing; above it, the lift grows linearly to the weight.
-FAQ_FLOOR = 0.7
-#: Entries within this of the closest one are near-ties: each lifts its own quote, less the
-#: further it trails, so that the other signals choose among the answers the question may mean
-#: ("which countries offer it?" is as close to "where is it offered?" as to "which countries
-#: have studied it?"). An entry that trails by this much or more lifts nothing.
-FAQ_LEAD = 0.05
-#: Share of the best-matching FAQ entry's lead over the next one (on cosine plus keywords, see
-#: :meth:`Retriever._faq_matches`) added to the closest similarity to size that entry's lift. A
-#: question plainly meaning one entry, though worded far from all its phrasings (misspelt, or
-#: terse), is surer than its cosine alone says, so a clear leader just under FAQ_FLOOR lifts a
-#: little and one above it lifts more; entries in a near-tie gain next to nothing. Measured on
-#: eval and the held-out calibration questions: 0.23 to 0.30 alike; from 0.31 FAQ quotes start
-#: to displace better-matching spans on held-out questions.
-FAQ_LEAD_SHARE = 0.25
 #: Weights of earlier user turns mixed into a follow-up's query vector, newest first (the
 #: message itself weighs 1): "what are the risks of that?" says little without its topic.
 CONTEXT_WEIGHTS = (1.0, 0.5)
@@ -138,12 +117,6 @@ class _Query:
     types: list[str]  # answer types asked for
 
 
-def _scaled(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """BM25 scores divided by the best one, so 0..1 (all zeros stay zeros)."""
-    top = float(scores.max()) if scores.size else 0.0
-    return scores / top if top > 0 else scores
-
-
 class Retriever:
     """Embeds a question once and ranks the spans of one loaded index."""
 
@@ -153,12 +126,7 @@ class Retriever:
         self.weights = weights or MODES["final"]
         store = index.store
         self._bm25 = index.lexical  # built with the index, loaded from disk
-        # computed once, not per question: looked up for every FAQ hit
-        self._faq_rows = np.array(store.faq_rows, dtype=np.int64)  # phrasing row → entry
-        self._faq_span = {e.id: row for e, row in zip(store.faq, store.faq_spans, strict=True)}
-        # keywords help tell FAQ entries apart: one text per phrasing, and its entry's id
-        self._faq_bm25 = Bm25(list(store.phrasings))
-        self._faq_phrasing_ids = tuple(store.faq[row].id for row in self._faq_rows)
+        self.faq_matcher = FaqMatcher(index, self.weights.faq_lexical)
         self._span_passage = store.span_passages
         # many spans are not searched but scored among their passages' (bot.vectors.plan_index)
         self._passage_spans = None
@@ -187,7 +155,7 @@ class Retriever:
                 tuple(self.speller.correct(t) for t in asked.context),
             )
         vector = self._embed(asked)
-        faq = self._faq_scores(vector)
+        faq = self.faq_matcher.scores(vector)
         if not staff:
             faq = [(e, score) for e, score in faq if e.source_id in self._public_sources]
         query = self._query(asked, vector, faq)
@@ -241,64 +209,9 @@ class Retriever:
         lexical = self._bm25.ask(words)
         lexical_rows, lexical_scores = lexical.top(CANDIDATES)
         best = float(lexical_scores[0]) if len(lexical_scores) else 0.0
-        lifts = self._faq_lifts(faq, words) if self.weights.faq > 0 else {}
+        lifts = self.faq_matcher.lifts(faq, words) if self.weights.faq > 0 else {}
         types = expected_types(asked.text)
         return _Query(vector, passages, lexical, lexical_rows, best, lifts, types)
-
-    def _faq_scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
-        """Each FAQ entry with the similarity of its closest phrasing, best first (entries
-        tied on it in the order the search found them)."""
-        rows, scores = self.index.top("faq", vector, len(self._faq_rows))
-        entries = self._faq_rows[rows]
-        _, first = np.unique(entries, return_index=True)  # where each entry is first found
-        first.sort()  # the search's order is best first: so is each entry's first place
-        faq = self.index.store.faq
-        return [
-            (faq[entry], score)
-            for entry, score in zip(entries[first].tolist(), scores[first].tolist(), strict=True)
-        ]
-
-    def _faq_matches(
-        self, faq: list[tuple[FaqEntry, float]], words: str
-    ) -> list[tuple[FaqEntry, float]]:
-        """Each FAQ entry with its cosine similarity plus its best phrasing's scaled BM25
-        (times ``faq_lexical``), best first: which entry the question most likely means."""
-        lexical = _scaled(self._faq_bm25.scores(words))
-        ids, groups = _groups(self._faq_phrasing_ids)
-        per_entry = np.zeros(len(ids))
-        np.maximum.at(per_entry, groups, lexical)
-        best = dict(zip(ids, per_entry.tolist(), strict=True))
-        share = self.weights.faq_lexical
-        mixed = [(e, score + share * best.get(e.id, 0.0)) for e, score in faq]
-        return sorted(mixed, key=lambda item: item[1], reverse=True)
-
-    def _faq_lifts(self, faq: list[tuple[FaqEntry, float]], words: str) -> dict[int, float]:
-        """Span row → effective FAQ similarity, for the best matching entry and its near-ties.
-
-        The lift's size comes from the closest cosine similarity (how surely the question is
-        one the FAQ answers), raised for the best match by its lead (see :func:`_sureness`);
-        which entries lift comes from :meth:`_faq_matches`. The best match lifts its quote
-        fully; one trailing it by less than FAQ_LEAD lifts its own quote by a share that
-        shrinks to nothing as the gap reaches FAQ_LEAD, so two entries in a dead heat lift
-        alike and the dense, keyword and type signals decide. Nothing at or below FAQ_FLOOR
-        lifts. (Entries quoting the same text are one answer: their quote keeps the larger lift.)
-        """
-        if not faq:
-            return {}
-        matches = self._faq_matches(faq, words)
-        best = matches[0][1]
-        lifts: dict[int, float] = {}
-        for rank, (entry, score) in enumerate(matches):
-            gap = best - score
-            if gap >= FAQ_LEAD:
-                break
-            sure = _sureness(faq[0][1], matches) if rank == 0 else faq[0][1]
-            if sure <= FAQ_FLOOR:
-                continue
-            effective = FAQ_FLOOR + (sure - FAQ_FLOOR) * (1 - gap / FAQ_LEAD)
-            row = self._faq_span[entry.id]
-            lifts[row] = max(lifts.get(row, 0.0), effective)
-        return lifts
 
     def _rank(
         self, rows: Rows, span_scores: npt.NDArray[np.float32], query: _Query, k: int
@@ -383,19 +296,3 @@ def _spans_by_passage(span_passage: Rows, passages: int) -> tuple[Rows, Rows]:
     order = np.argsort(span_passage, kind="stable")
     starts = np.searchsorted(span_passage[order], np.arange(passages + 1))
     return order, starts
-
-
-@functools.lru_cache(maxsize=4)
-def _groups(ids: tuple[str, ...]) -> tuple[tuple[str, ...], Rows]:
-    """The distinct ids in order of first appearance, and each position's index among them:
-    lets a per-phrasing score be reduced to a per-entry one in one array operation."""
-    distinct = tuple(dict.fromkeys(ids))
-    where = {entry_id: i for i, entry_id in enumerate(distinct)}
-    return distinct, np.array([where[entry_id] for entry_id in ids], dtype=np.int64)
-
-
-def _sureness(closest: float, matches: list[tuple[FaqEntry, float]]) -> float:
-    """How surely the question is the best-matching FAQ entry's: the closest cosine similarity
-    plus FAQ_LEAD_SHARE of that entry's lead over the next in ``matches`` (at most 1)."""
-    lead = matches[0][1] - matches[1][1] if len(matches) > 1 else 0.0
-    return min(1.0, closest + FAQ_LEAD_SHARE * lead)
