@@ -39,6 +39,46 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+def _segment(text: str) -> list[str]:
+    """What ``_segmenter().segment(text)`` returns, found without its regular expressions.
+
+    pysbd finds each sentence it made back in the text by compiling ``escape(sentence) + \\s*``
+    into a regular expression, a new one per sentence. Those fill Python's cache of 512
+    compiled expressions, which then drops pysbd's fixed ones, compiled again for every
+    paragraph: that took 45 % of segmenting 6 169 paragraphs of real prose (4.8 s → 2.7 s
+    without it). This finds each sentence the same way with ``str.find``: its first occurrence,
+    with the whitespace after it, that ends after the previous sentence's; a sentence not
+    found is left out, as pysbd leaves it out.
+    """
+    if not text:
+        return []
+    found: list[str] = []
+    prior_end = 0
+    for sentence in _segmenter().processor(text).process():
+        span = _occurrence_after(text, sentence, prior_end)
+        if span is not None:
+            found.append(text[span[0] : span[1]])
+            prior_end = span[1]
+    return found
+
+
+def _occurrence_after(text: str, sentence: str, prior_end: int) -> tuple[int, int] | None:
+    """The first of the non-overlapping matches of ``sentence`` followed by any whitespace,
+    scanning from the start, that ends after ``prior_end``; None if none does."""
+    if not sentence:  # an empty pattern matches everywhere: leave that to the expression
+        matches = (m.span() for m in re.finditer(r"\s*", text))
+        return next(((a, b) for a, b in matches if b > prior_end), None)
+    start = text.find(sentence)
+    while start >= 0:
+        end = start + len(sentence)
+        while end < len(text) and text[end].isspace():  # what \s matches, in a str pattern
+            end += 1
+        if end > prior_end:
+            return start, end
+        start = text.find(sentence, end)
+    return None
+
+
 def _lines(body: str) -> Iterator[tuple[int, str]]:
     """Yield (offset, line) for every line of the body, without line endings."""
     offset = 0
@@ -119,7 +159,7 @@ def _split_sentences(body: str, start: int, end: int) -> list[Sentence]:
     """Sentences of body[start:end], located by search so offsets are exact."""
     sentences: list[Sentence] = []
     cursor = start
-    for piece in _segmenter().segment(body[start:end]):
+    for piece in _segment(body[start:end]):
         text = piece.strip()
         if not text:
             continue

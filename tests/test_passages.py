@@ -1,4 +1,17 @@
-from bot.passages import MAX_SPAN_CHARS, make_spans, parse_passages, passage_text
+import random
+from pathlib import Path
+
+from bot.passages import (
+    MAX_SPAN_CHARS,
+    _occurrence_after,
+    _segment,
+    _segmenter,
+    make_spans,
+    parse_passages,
+    passage_text,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BODY = """Intro sentence one. Dr. Smith said it works. Is it new?
 
@@ -84,3 +97,55 @@ def test_long_single_sentence_is_kept_whole() -> None:
 def test_passage_text_carries_heading_path() -> None:
     passage = parse_passages("doc", BODY)[2]
     assert passage_text(passage, BODY).startswith("Results > Numbers\nTwo-thirds")
+
+
+#: Texts where finding pysbd's sentences again is easy to get wrong: a sentence repeated, one
+#: that is a prefix of another, whitespace of every kind after a sentence, abbreviations,
+#: quotes, ellipses, brackets, and text pysbd changes or drops.
+TRICKY = [
+    "",
+    "   ",
+    "It works. It works. It works.",
+    "It works.  It works!\n\tIt works?\u00a0It works\u2003",
+    "Yes. Yes, it does. Yes.",
+    "Dr. Smith et al. said so, e.g. in 2020 (vol. 5, p. 12). Then U.S. data came.",
+    'He said "stop." Then he left... Later? Maybe!! No.',
+    "1. First item. 2. Second item.\n3) Third one",
+    "Ratio 1.5 vs. 2.0 at 10 a.m. on Mon. Jan. 5th. Done.",
+    "'Quoted' words ' and stray quotes '. \u201cCurly.\u201d \u2018Too.\u2019",
+    "(Brackets. Inside.) Outside. [More.] {Odd}.",
+    "a.b.c. d.e. f",
+    "\n\nLeading newlines. Trailing newlines.\n\n",
+    "Line one.\rLine two.",
+    "A symbol \u222f here. Next one.",  # pysbd's marker: it changes that sentence, then drops it
+]
+
+
+def _fuzz(count: int) -> list[str]:
+    pieces = [*"ab c.!?\"'()-:;…\n\t ", "\u00a0", "Dr. ", "etc. ", "No. 5", "...", "a.m. "]
+    rng = random.Random(7)
+    return ["".join(rng.choices(pieces, k=rng.randint(1, 60))) for _ in range(count)]
+
+
+def test_sentences_are_found_again_as_pysbd_finds_them() -> None:
+    """_segment is pysbd's own segment() without a regular expression per sentence: the same
+    strings for tricky texts, the seed sources' paragraphs and random punctuation."""
+    seeds = [
+        part
+        for path in sorted((ROOT / "knowledge" / "sources").glob("*.md"))
+        for part in path.read_text(encoding="utf-8").split("\n\n")
+    ]
+    texts = TRICKY + seeds + _fuzz(1500)
+    segmenter = _segmenter()
+    differing = [t for t in texts if _segment(t) != segmenter.segment(t)]
+    assert differing == []
+
+
+def test_a_sentence_found_again_ends_after_the_previous_one() -> None:
+    text = "It works. It works. Done."
+    assert _occurrence_after(text, "It works.", 0) == (0, 10)
+    assert _occurrence_after(text, "It works.", 10) == (10, 20)  # the repeat, not the first
+    assert _occurrence_after(text, "It works.", 20) is None  # none left: pysbd drops it
+    assert _occurrence_after(text, "Missing.", 0) is None
+    assert _occurrence_after("a \u00a0\t\nb", "a", 0) == (0, 5)  # every kind of whitespace
+    assert _occurrence_after("x  y", "", 0) == (1, 3)  # empty: what r"\s*" finds first
