@@ -1,14 +1,21 @@
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from bot import builder
-from bot import index as index_module
+from bot import builder, hashmemo
 from bot.builder import build_index
-from bot.index import IndexError_, LoadedIndex, current_path, load_index, staleness
-from bot.knowledge import load_knowledge
+from bot.index import (
+    ARTIFACTS,
+    IndexError_,
+    LoadedIndex,
+    current_path,
+    load_index,
+    staleness,
+)
+from bot.knowledge import load_knowledge, sha256_file
 from bot.lexical import SAVED_FILES
 from bot.qtype import answer_types
 from bot.retrieve import Retriever
@@ -165,7 +172,7 @@ def test_an_artifact_that_cannot_be_hashed_is_an_index_error(
     def unreadable(*args: object) -> None:
         raise PermissionError("spans.faiss: permission denied")
 
-    monkeypatch.setattr(index_module, "first_unmatched", unreadable)
+    monkeypatch.setattr(hashmemo, "sha256_file", unreadable)
     with pytest.raises(IndexError_, match=r"cannot read index at .*permission denied"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
 
@@ -299,3 +306,31 @@ def test_a_build_showing_progress_says_each_step_on_stderr(
     assert f"Indexing the words of {counts['spans']} spans (BM25)" in said
     assert said[-1] == f"Indexing the words of {counts['spans']} spans (BM25)"  # no export:
     # the fake embedder cannot be exported (a real model's check shows a bar: test_onnx)
+
+
+def test_a_reload_takes_the_checked_hashes_yet_refuses_a_file_changed_since(
+    knowledge_dir: Path,
+    tmp_path: Path,
+    fake_embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _build(knowledge_dir, tmp_path / "index", fake_embedder)
+    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)  # the build's files are seconds old
+    reads: list[str] = []
+
+    def counted(path: Path) -> str:
+        reads.append(path.name)
+        return sha256_file(path)
+
+    monkeypatch.setattr(hashmemo, "sha256_file", counted)
+    load_index(tmp_path / "index", fake_embedder.name, 256)
+    assert sorted(reads) == sorted(Path(name).name for name in ARTIFACTS)
+    reads.clear()
+    load_index(tmp_path / "index", fake_embedder.name, 256)
+    assert reads == []  # every artifact's hash remembered
+    time.sleep(0.03)  # past the kernel's coarse file clock tick
+    path = current_path(tmp_path / "index") / "spans.faiss"
+    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    with pytest.raises(IndexError_, match=r"spans\.faiss does not match its SHA-256"):
+        load_index(tmp_path / "index", fake_embedder.name, 256)
+    assert reads == ["spans.faiss"]

@@ -1,0 +1,140 @@
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bot import hashmemo
+from bot.hashmemo import MEMO, HashMemo
+from bot.knowledge import sha256_file
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files hashed from their bytes, in order."""
+    seen: list[str] = []
+
+    def counted(path: Path) -> str:
+        seen.append(path.name)
+        return sha256_file(path)
+
+    monkeypatch.setattr(hashmemo, "sha256_file", counted)
+    return seen
+
+
+@pytest.fixture
+def not_racy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test itself may be remembered at once."""
+    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)
+
+
+def _remembered(folder: Path, name: str) -> str | None:
+    memo = HashMemo(folder)
+    digest = memo.sha256(name)
+    memo.save()
+    return digest
+
+
+def _tick() -> None:
+    """Let the kernel's coarse file clock move on (a tick is at most 10 ms on Linux)."""
+    time.sleep(0.03)
+
+
+def test_a_hash_is_taken_from_the_memo_while_the_file_is_unchanged(
+    tmp_path: Path, reads: list[str], not_racy: None
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    assert _remembered(tmp_path, "a.bin") == sha256_file(tmp_path / "a.bin")
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(tmp_path / "a.bin")
+    assert reads == ["a.bin"]  # the second memo did not read it
+
+
+def test_a_file_changed_in_any_way_is_read_again(
+    tmp_path: Path, reads: list[str], not_racy: None
+) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"vectors")
+    _remembered(tmp_path, "a.bin")
+    before = path.stat()
+    _tick()
+    path.write_bytes(b"vectorz")  # in place, the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # content time set back
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(path)
+    _remembered(tmp_path, "a.bin")
+    _tick()
+    (tmp_path / "new.bin").write_bytes(b"vectorq")
+    os.replace(tmp_path / "new.bin", path)  # another file in its place
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(path)
+    assert reads == ["a.bin", "a.bin", "a.bin", "a.bin"]
+
+
+def test_a_file_just_written_is_not_remembered(tmp_path: Path, reads: list[str]) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    _remembered(tmp_path, "a.bin")  # its metadata changed less than RACY_SECONDS ago
+    assert not (tmp_path / MEMO).exists()
+    HashMemo(tmp_path).sha256("a.bin")
+    assert reads == ["a.bin", "a.bin"]
+
+
+def test_a_missing_file_has_no_hash(tmp_path: Path, not_racy: None) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    _remembered(tmp_path, "a.bin")
+    os.remove(tmp_path / "a.bin")
+    assert HashMemo(tmp_path).sha256("a.bin") is None
+    (tmp_path / "a.bin").mkdir()
+    assert HashMemo(tmp_path).sha256("a.bin") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{",
+        "[]",
+        '{"files": []}',
+        '{"files": {"a.bin": {"sha256": "x"}}}',
+        '{"files": {"a.bin": {"sha256": "x", "identity": [1, 2, 3]}}}',
+        '{"files": {"a.bin": {"sha256": "x", "identity": [1, 2, 3, 4, "5"]}}}',
+    ],
+)
+def test_a_damaged_memo_is_ignored(
+    tmp_path: Path, reads: list[str], not_racy: None, text: str
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    (tmp_path / MEMO).write_text(text)
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(tmp_path / "a.bin")
+    assert reads == ["a.bin"]
+
+
+def test_a_memo_pointing_at_other_bytes_is_not_trusted_for_another_file(
+    tmp_path: Path, not_racy: None
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    (tmp_path / "b.bin").write_bytes(b"other")
+    _remembered(tmp_path, "a.bin")
+    memo = json.loads((tmp_path / MEMO).read_text())
+    memo["files"]["b.bin"] = memo["files"]["a.bin"]  # a's identity is not b's
+    (tmp_path / MEMO).write_text(json.dumps(memo))
+    assert HashMemo(tmp_path).sha256("b.bin") == sha256_file(tmp_path / "b.bin")
+
+
+def test_a_folder_that_cannot_be_written_costs_only_time(
+    tmp_path: Path,
+    reads: list[str],
+    not_racy: None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+
+    def refused(*args: object) -> None:
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(hashmemo.os, "replace", refused)
+    with caplog.at_level(logging.WARNING, logger="faqbot"):
+        assert _remembered(tmp_path, "a.bin") == sha256_file(tmp_path / "a.bin")
+    assert "cannot remember the checked hashes (read-only file system)" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]  # no partial memo left
+    HashMemo(tmp_path).sha256("a.bin")
+    assert reads == ["a.bin", "a.bin"]
