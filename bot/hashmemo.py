@@ -5,7 +5,9 @@ but the plain store is read before that check passes (:mod:`bot.index`). At 300 
 that is 2.6 GB to hash, 1.2 s of a 1.8 s load; a million passages with the real model's
 vectors would be about 8.5 GB. A file's hash is remembered in ``checked.json`` beside it, with
 the file's identity: device, inode, size, and the times its content and its metadata last
-changed. The next load takes the remembered hash only while that identity is unchanged.
+changed. The next load takes the remembered hash only while that identity is unchanged. The
+ONNX export's files are checked the same way before they embed queries (model.onnx alone is
+90 MB: 111 ms of every start on the seed index, 0.1 ms remembered).
 
 Writing to a file, truncating or replacing it, or copying a build elsewhere changes its
 identity; the metadata change time (``st_ctime_ns``) cannot be set back by a program, unlike
@@ -78,6 +80,11 @@ class HashMemo:
         if now - before[4] >= RACY_SECONDS * 1e9:
             self._new[name] = (digest, before)
         return digest
+
+    def matches(self, name: str, expected: str | None) -> bool:
+        """Whether ``folder/name`` exists and its SHA-256 (see :meth:`sha256`) is ``expected``."""
+        digest = self.sha256(name)
+        return digest is not None and digest == expected
 
     def save(self) -> None:
         """Remember the hashes read since this memo was made, with those still valid; a folder

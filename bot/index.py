@@ -179,8 +179,7 @@ def check_dimension(manifest: dict[str, Any], dimension: int) -> None:
 
 def _unmatched(memo: HashMemo, name: str, expected: str | None) -> Path | None:
     """The artifact's path when it is missing or its SHA-256 is not ``expected``, else None."""
-    digest = memo.sha256(name)
-    return None if digest is not None and digest == expected else memo.folder / name
+    return None if memo.matches(name, expected) else memo.folder / name
 
 
 def _check_artifacts(checked: list[Future[Path | None]]) -> None:

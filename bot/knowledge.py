@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,16 +58,6 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 24), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def first_unmatched(folder: Path, names: Iterable[str], hashes: dict[str, str]) -> Path | None:
-    """The first of ``names`` in ``folder`` that is missing or whose SHA-256 is not the one
-    ``hashes`` records for it, or None when all match."""
-    for name in names:
-        path = folder / name
-        if not path.is_file() or sha256_file(path) != hashes.get(name):
-            return path
-    return None
 
 
 def knowledge_files(knowledge_dir: Path) -> list[Path]:

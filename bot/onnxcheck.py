@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from bot.embed import ONNX_FILES, Embedder, EmbedderError, OnnxEmbedder, Vectors
-from bot.knowledge import first_unmatched, sha256_file
+from bot.hashmemo import HashMemo
+from bot.knowledge import sha256_file
 from bot.progress import say
 
 #: Every corpus text must embed the same through ONNX as through sentence-transformers.
@@ -76,5 +77,10 @@ def onnx_problem(manifest: dict[str, Any], folder: Path | None) -> str | None:
     onnx = manifest.get("onnx", {})
     if not onnx.get("usable") or folder is None:
         return str(onnx.get("reason", "the index has no ONNX export"))
-    path = first_unmatched(folder, ONNX_FILES, onnx.get("files", {}))
-    return None if path is None else f"{path} is missing or does not match its SHA-256"
+    memo = HashMemo(folder)  # model.onnx is 90 MB: about 0.1 s of every start to hash
+    hashes = onnx.get("files", {})
+    changed = next((name for name in ONNX_FILES if not memo.matches(name, hashes.get(name))), None)
+    if changed is not None:
+        return f"{folder / changed} is missing or does not match its SHA-256"
+    memo.save()
+    return None
