@@ -22,9 +22,9 @@ Layout of the index folder::
                             types.npz       which spans hold a number, a time, a place … (bot.qtype)
                             vocabulary.txt  the words questions are spelled against (bot.spelling)
                             manifest.json   written last; hashes of every artifact and input
-                            checked.json    the artifacts' hashes as the last load found
-                                            them, kept while each file is unchanged
-                                            (bot.hashmemo; not an artifact)
+                            checked.json    the hashes of the artifacts and the ONNX files
+                                            as loads found them, taken while each file is
+                                            unchanged (bot.hashmemo; not an artifact)
 
 A build writes into a temporary folder, renames it into ``builds/`` and only then repoints
 ``current``, so a crash at any moment leaves the previous index whole (:mod:`bot.builder`).
@@ -219,7 +219,7 @@ def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
         _check_artifacts(checked)
     finally:  # a refusal need not wait for the files after the one found changed
         pool.shutdown(wait=False, cancel_futures=True)
-    memo.save()  # only once every artifact matched
+    memo.save()  # not after a refusal: hashes of the files after it may still be running
     return store
 
 

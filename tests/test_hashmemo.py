@@ -96,6 +96,7 @@ def test_a_missing_file_has_no_hash(tmp_path: Path, not_racy: None) -> None:
         '{"files": {"a.bin": {"sha256": "x"}}}',
         '{"files": {"a.bin": {"sha256": "x", "identity": [1, 2, 3]}}}',
         '{"files": {"a.bin": {"sha256": "x", "identity": [1, 2, 3, 4, "5"]}}}',
+        "[" * 100_000,  # too deep for json: RecursionError
     ],
 )
 def test_a_damaged_memo_is_ignored(
@@ -138,3 +139,37 @@ def test_a_folder_that_cannot_be_written_costs_only_time(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]  # no partial memo left
     HashMemo(tmp_path).sha256("a.bin")
     assert reads == ["a.bin", "a.bin"]
+
+
+def test_a_remembered_hash_never_condemns_a_file(
+    tmp_path: Path, reads: list[str], not_racy: None
+) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"vectors")
+    right = _remembered(tmp_path, "a.bin")
+    memo = json.loads((tmp_path / MEMO).read_text())
+    memo["files"]["a.bin"]["sha256"] = "0" * 64  # the memo itself damaged, the file not
+    (tmp_path / MEMO).write_text(json.dumps(memo))
+    reads.clear()
+    assert HashMemo(tmp_path).matches("a.bin", right)
+    assert reads == ["a.bin"]  # read again rather than called changed
+    assert not HashMemo(tmp_path).matches("a.bin", "1" * 64)
+    assert not HashMemo(tmp_path).matches("missing.bin", right)
+
+
+def test_the_identity_remembered_is_the_one_from_before_reading(
+    tmp_path: Path, not_racy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.bin"
+    path.write_bytes(b"vectors")
+    first = sha256_file(path)
+
+    def changed_while_hashed(target: Path) -> str:
+        _tick()
+        target.write_bytes(b"vectorz")  # a writer finishes while the old bytes are hashed
+        return first
+
+    monkeypatch.setattr(hashmemo, "sha256_file", changed_while_hashed)
+    assert _remembered(tmp_path, "a.bin") == first
+    monkeypatch.setattr(hashmemo, "sha256_file", sha256_file)
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(path) != first

@@ -330,7 +330,8 @@ def test_a_reload_takes_the_checked_hashes_yet_refuses_a_file_changed_since(
     assert reads == []  # every artifact's hash remembered
     time.sleep(0.03)  # past the kernel's coarse file clock tick
     path = current_path(tmp_path / "index") / "spans.faiss"
-    path.write_bytes(path.read_bytes()[:-1] + b"x")
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit, the same size
     with pytest.raises(IndexError_, match=r"spans\.faiss does not match its SHA-256"):
         load_index(tmp_path / "index", fake_embedder.name, 256)
     assert reads == ["spans.faiss"]
