@@ -1,3 +1,4 @@
+import threading
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -170,3 +171,41 @@ def test_ranges_join_each_groups_positions_in_the_order_asked() -> None:
     assert _ranges(starts, np.array([3, 0, 1, 2])).tolist() == [5, 6, 7, 8, 0, 1, 2, 3, 4]
     assert _ranges(starts, np.array([1])).tolist() == []
     assert _ranges(starts, np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def test_above_side_by_side_min_the_passage_search_runs_beside_bm25_with_the_same_results(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    questions = ["how many patients had no relapses", "side effects of the transplant", "work"]
+    alone = Retriever(bot.index, bot.embedder)
+    assert not alone._side_by_side  # the tiny knowledge is far below SIDE_BY_SIDE_MIN
+    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
+    beside = Retriever(bot.index, bot.embedder)
+    searched_in: list[str] = []
+    search = bot.index.search
+
+    def recorded(kind: str, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if kind == "passages":
+            searched_in.append(threading.current_thread().name)
+        return search(kind, vector, k)
+
+    monkeypatch.setattr(bot.index, "search", recorded)
+    for question in questions:
+        assert beside.search(question) == alone.search(question)
+    assert len(searched_in) == 2 * len(questions)
+    assert all(name.startswith("passage-search") for name in searched_in[::2])
+    assert searched_in[1::2] == [threading.current_thread().name] * len(questions)
+
+
+def test_a_failed_passage_search_beside_bm25_fails_the_question(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
+    beside = Retriever(bot.index, bot.embedder)
+
+    def broken(kind: str, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        raise RuntimeError(f"{kind} index unreadable")
+
+    monkeypatch.setattr(bot.index, "search", broken)
+    with pytest.raises(RuntimeError, match="passages index unreadable"):
+        beside.search("side effects")
