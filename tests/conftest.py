@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot import hashmemo
 from bot import service as real_service
 from bot.embed import Embedder, Vectors, load_embedder
+from bot.knowledge import sha256_file
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,3 +214,22 @@ def serving(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def hash_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the files the hash memo hashes from their bytes (bot.hashmemo), in order."""
+    seen: list[str] = []
+
+    def counted(path: Path) -> str:
+        seen.append(path.name)
+        return sha256_file(path)
+
+    monkeypatch.setattr(hashmemo, "sha256_file", counted)
+    return seen
+
+
+@pytest.fixture
+def not_racy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files the test has just written may have their hashes remembered at once."""
+    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)

@@ -11,25 +11,6 @@ from bot.hashmemo import MEMO, HashMemo
 from bot.knowledge import sha256_file
 
 
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the files hashed from their bytes, in order."""
-    seen: list[str] = []
-
-    def counted(path: Path) -> str:
-        seen.append(path.name)
-        return sha256_file(path)
-
-    monkeypatch.setattr(hashmemo, "sha256_file", counted)
-    return seen
-
-
-@pytest.fixture
-def not_racy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files written by the test itself may be remembered at once."""
-    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)
-
-
 def _remembered(folder: Path, name: str) -> str | None:
     memo = HashMemo(folder)
     digest = memo.sha256(name)
@@ -43,16 +24,16 @@ def _tick() -> None:
 
 
 def test_a_hash_is_taken_from_the_memo_while_the_file_is_unchanged(
-    tmp_path: Path, reads: list[str], not_racy: None
+    tmp_path: Path, hash_reads: list[str], not_racy: None
 ) -> None:
     (tmp_path / "a.bin").write_bytes(b"vectors")
     assert _remembered(tmp_path, "a.bin") == sha256_file(tmp_path / "a.bin")
     assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(tmp_path / "a.bin")
-    assert reads == ["a.bin"]  # the second memo did not read it
+    assert hash_reads == ["a.bin"]  # the second memo did not read it
 
 
 def test_a_file_changed_in_any_way_is_read_again(
-    tmp_path: Path, reads: list[str], not_racy: None
+    tmp_path: Path, hash_reads: list[str], not_racy: None
 ) -> None:
     path = tmp_path / "a.bin"
     path.write_bytes(b"vectors")
@@ -67,15 +48,15 @@ def test_a_file_changed_in_any_way_is_read_again(
     (tmp_path / "new.bin").write_bytes(b"vectorq")
     os.replace(tmp_path / "new.bin", path)  # another file in its place
     assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(path)
-    assert reads == ["a.bin", "a.bin", "a.bin", "a.bin"]
+    assert hash_reads == ["a.bin", "a.bin", "a.bin", "a.bin"]
 
 
-def test_a_file_just_written_is_not_remembered(tmp_path: Path, reads: list[str]) -> None:
+def test_a_file_just_written_is_not_remembered(tmp_path: Path, hash_reads: list[str]) -> None:
     (tmp_path / "a.bin").write_bytes(b"vectors")
     _remembered(tmp_path, "a.bin")  # its metadata changed less than RACY_SECONDS ago
     assert not (tmp_path / MEMO).exists()
     HashMemo(tmp_path).sha256("a.bin")
-    assert reads == ["a.bin", "a.bin"]
+    assert hash_reads == ["a.bin", "a.bin"]
 
 
 def test_a_missing_file_has_no_hash(tmp_path: Path, not_racy: None) -> None:
@@ -100,12 +81,12 @@ def test_a_missing_file_has_no_hash(tmp_path: Path, not_racy: None) -> None:
     ],
 )
 def test_a_damaged_memo_is_ignored(
-    tmp_path: Path, reads: list[str], not_racy: None, text: str
+    tmp_path: Path, hash_reads: list[str], not_racy: None, text: str
 ) -> None:
     (tmp_path / "a.bin").write_bytes(b"vectors")
     (tmp_path / MEMO).write_text(text)
     assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(tmp_path / "a.bin")
-    assert reads == ["a.bin"]
+    assert hash_reads == ["a.bin"]
 
 
 def test_a_memo_pointing_at_other_bytes_is_not_trusted_for_another_file(
@@ -122,7 +103,7 @@ def test_a_memo_pointing_at_other_bytes_is_not_trusted_for_another_file(
 
 def test_a_folder_that_cannot_be_written_costs_only_time(
     tmp_path: Path,
-    reads: list[str],
+    hash_reads: list[str],
     not_racy: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -138,11 +119,11 @@ def test_a_folder_that_cannot_be_written_costs_only_time(
     assert "cannot remember the checked hashes (read-only file system)" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]  # no partial memo left
     HashMemo(tmp_path).sha256("a.bin")
-    assert reads == ["a.bin", "a.bin"]
+    assert hash_reads == ["a.bin", "a.bin"]
 
 
 def test_a_remembered_hash_never_condemns_a_file(
-    tmp_path: Path, reads: list[str], not_racy: None
+    tmp_path: Path, hash_reads: list[str], not_racy: None
 ) -> None:
     path = tmp_path / "a.bin"
     path.write_bytes(b"vectors")
@@ -150,9 +131,9 @@ def test_a_remembered_hash_never_condemns_a_file(
     memo = json.loads((tmp_path / MEMO).read_text())
     memo["files"]["a.bin"]["sha256"] = "0" * 64  # the memo itself damaged, the file not
     (tmp_path / MEMO).write_text(json.dumps(memo))
-    reads.clear()
+    hash_reads.clear()
     assert HashMemo(tmp_path).matches("a.bin", right)
-    assert reads == ["a.bin"]  # read again rather than called changed
+    assert hash_reads == ["a.bin"]  # read again rather than called changed
     assert not HashMemo(tmp_path).matches("a.bin", "1" * 64)
     assert not HashMemo(tmp_path).matches("missing.bin", right)
 

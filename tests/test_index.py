@@ -15,7 +15,7 @@ from bot.index import (
     load_index,
     staleness,
 )
-from bot.knowledge import load_knowledge, sha256_file
+from bot.knowledge import load_knowledge
 from bot.lexical import SAVED_FILES
 from bot.qtype import answer_types
 from bot.retrieve import Retriever
@@ -312,17 +312,11 @@ def test_a_reload_takes_the_checked_hashes_yet_refuses_a_file_changed_since(
     knowledge_dir: Path,
     tmp_path: Path,
     fake_embedder: FakeEmbedder,
-    monkeypatch: pytest.MonkeyPatch,
+    hash_reads: list[str],
+    not_racy: None,  # the build's files are seconds old
 ) -> None:
     _build(knowledge_dir, tmp_path / "index", fake_embedder)
-    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)  # the build's files are seconds old
-    reads: list[str] = []
-
-    def counted(path: Path) -> str:
-        reads.append(path.name)
-        return sha256_file(path)
-
-    monkeypatch.setattr(hashmemo, "sha256_file", counted)
+    reads = hash_reads
     load_index(tmp_path / "index", fake_embedder.name, 256)
     assert sorted(reads) == sorted(Path(name).name for name in ARTIFACTS)
     reads.clear()

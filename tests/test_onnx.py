@@ -16,12 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bot import builder, hashmemo, onnxcheck, service
+from bot import builder, onnxcheck, service
 from bot import embed as embed_module
 from bot.embed import ONNX_FILES, CachedEmbedder, Embedder, OnnxEmbedder
 from bot.evaluate import load_sets, run_eval
 from bot.index import current_path, load_index
-from bot.knowledge import sha256_file
 from bot.onnxcheck import ONNX_MIN_COSINE
 from bot.settings import Settings
 from tests.conftest import ROOT, FakeEmbedder
@@ -238,20 +237,16 @@ def test_an_unverified_export_is_not_used(onnx_settings: Settings, tmp_path: Pat
 
 
 def test_the_export_checked_once_is_not_read_again_until_it_changes(
-    onnx_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    onnx_settings: Settings,
+    tmp_path: Path,
+    hash_reads: list[str],
+    not_racy: None,  # the copy's files are just written
 ) -> None:
     copy = tmp_path / "index"
     shutil.copytree(onnx_settings.index_dir, copy, symlinks=True)
     folder = current_path(copy)
     manifest = json.loads((folder / "manifest.json").read_text())
-    monkeypatch.setattr(hashmemo, "RACY_SECONDS", 0.0)  # the copy's files are just written
-    reads: list[str] = []
-
-    def counted(path: Path) -> str:
-        reads.append(path.name)
-        return sha256_file(path)
-
-    monkeypatch.setattr(hashmemo, "sha256_file", counted)
+    reads = hash_reads
     assert onnxcheck.onnx_problem(manifest, folder) is None
     assert sorted(reads) == sorted(ONNX_FILES)  # the copy's inodes are new: read
     reads.clear()
