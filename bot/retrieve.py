@@ -18,6 +18,7 @@ and FAQ), which are comparable across questions; scaled BM25 is relative by cons
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, partial
@@ -48,17 +49,15 @@ CANDIDATES = 200
 #: THROUGH_MIN_GAIN); the manifest records the count (the spans' ``passages``) and the recall
 #: (bot.builder, bot.vectors.through_candidates).
 PASSAGES_MAX = 1600
-#: Above this many passages, the passage search runs in another thread while BM25 runs in the
-#: question's own: faiss and numpy's large operations let go of the GIL, so the two overlap.
-#: Whole searches on this 2-core machine, p50, the same questions alternating: a million
-#: synthetic passages 18.2-20.4 ms against 22.0-24.8 one after the other, 300 000 (hashed
-#: vectors, 1 600 passages put forward) 24.3 against 32.3; 200 000 7.80 against 7.82; 100 000
-#: 6.34 against 6.26, and slower still there with a costlier passage search (efSearch 512:
-#: 10.0 against 9.6). Smaller indexes fit the caches, and the two searches then share the
-#: cores rather than their waits for memory.
+#: From this many passages on, the passage search runs in another thread while BM25 runs in
+#: the question's own: faiss and numpy's large operations let go of the GIL, so the two overlap
+#: their waits for memory. Smaller indexes fit the caches, and the two searches would only
+#: share the cores, with the hand-over on top (measured at 25 000 to a million passages: see
+#: README, "The passage search beside BM25").
 SIDE_BY_SIDE_MIN = 200_000
 #: Threads for those passage searches, shared by every retriever of the process (so a reload
-#: does not leave threads behind); several, so concurrent questions do not queue for one.
+#: does not leave threads behind); several, so questions searched at once (staff searches,
+#: reload canaries beside chat) do not queue for one. Code run on them must never search.
 SIDE_THREADS = 4
 
 
@@ -145,7 +144,7 @@ class Retriever:
         # many spans are not searched but scored among their passages' (bot.vectors.plan_index)
         self._passage_spans = None
         self._put_forward: int | None = None  # passages searched when not CANDIDATES
-        self._side_by_side = len(store.passages) > SIDE_BY_SIDE_MIN
+        self._side_by_side = len(store.passages) >= SIDE_BY_SIDE_MIN
         spans = index.vectors["spans"]
         if not spans.searched:
             self._passage_spans = _spans_by_passage(self._span_passage, len(store.passages))
@@ -222,11 +221,16 @@ class Retriever:
         found = _side_threads().submit(search) if self._side_by_side else None
         # the message counts twice, the newest earlier turn once: weighted toward the newest
         words = " ".join([asked.text, asked.text, *asked.context[:1]])
-        lexical = self._bm25.ask(words)
-        lexical_rows, lexical_scores = lexical.top(CANDIDATES)
-        best = float(lexical_scores[0]) if len(lexical_scores) else 0.0
-        lifts = self.faq_matcher.lifts(faq, words) if self.weights.faq > 0 else {}
-        types = expected_types(asked.text)
+        try:
+            lexical = self._bm25.ask(words)
+            lexical_rows, lexical_scores = lexical.top(CANDIDATES)
+            best = float(lexical_scores[0]) if len(lexical_scores) else 0.0
+            lifts = self.faq_matcher.lifts(faq, words) if self.weights.faq > 0 else {}
+            types = expected_types(asked.text)
+        except BaseException:
+            if found is not None:  # the question has failed: its passages are not wanted
+                found.cancel()
+            raise
         passages = dict(found.result() if found is not None else search())
         return _Query(vector, passages, lexical, lexical_rows, best, lifts, types)
 
@@ -302,9 +306,12 @@ class Retriever:
 
 @cache
 def _side_threads() -> ThreadPoolExecutor:
-    """The process's threads for passage searches run beside BM25, made on first use (after
-    any fork of server workers)."""
+    """The process's threads for passage searches run beside BM25, made on first use."""
     return ThreadPoolExecutor(max_workers=SIDE_THREADS, thread_name_prefix="passage-search")
+
+
+# a forked child has none of its parent's threads: its first side search makes its own
+os.register_at_fork(after_in_child=_side_threads.cache_clear)
 
 
 def _ranges(starts: Rows, groups: Rows) -> Rows:

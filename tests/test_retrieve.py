@@ -1,4 +1,6 @@
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -173,13 +175,13 @@ def test_ranges_join_each_groups_positions_in_the_order_asked() -> None:
     assert _ranges(starts, np.zeros(0, dtype=np.int64)).tolist() == []
 
 
-def test_above_side_by_side_min_the_passage_search_runs_beside_bm25_with_the_same_results(
+def test_from_side_by_side_min_the_passage_search_runs_beside_bm25_with_the_same_results(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     questions = ["how many patients had no relapses", "side effects of the transplant", "work"]
     alone = Retriever(bot.index, bot.embedder)
     assert not alone._side_by_side  # the tiny knowledge is far below SIDE_BY_SIDE_MIN
-    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
+    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", len(bot.index.store.passages))
     beside = Retriever(bot.index, bot.embedder)
     searched_in: list[str] = []
     search = bot.index.search
@@ -197,15 +199,53 @@ def test_above_side_by_side_min_the_passage_search_runs_beside_bm25_with_the_sam
     assert searched_in[1::2] == [threading.current_thread().name] * len(questions)
 
 
+def test_questions_searched_at_once_side_by_side_get_what_they_get_alone(
+    knowledge_dir: Path,
+    tmp_path: Path,
+    fake_embedder: FakeEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through a graph of the passages and spans found among theirs, as at scale; eight
+    threads at once share the process's four side threads (none made per retriever)."""
+    knowledge = load_knowledge(knowledge_dir)
+    build_index(tmp_path, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0)
+    index = load_index(tmp_path, fake_embedder.name)
+    questions = ["stem cell transplant results", "how many patients relapsed", "side effects"]
+    alone = Retriever(index, fake_embedder)
+    expected = {q: alone.search(q) for q in questions}
+    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
+    beside = [Retriever(index, fake_embedder) for _ in range(8)]
+    assert beside[0]._passage_spans is not None and beside[0]._side_by_side
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda r: {q: r.search(q) for q in questions * 5}, beside))
+    assert all(answers == expected for answers in found)
+    side = [t for t in threading.enumerate() if t.name.startswith("passage-search")]
+    assert 0 < len(side) <= bot_retrieve.SIDE_THREADS
+
+
 def test_a_failed_passage_search_beside_bm25_fails_the_question(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
     beside = Retriever(bot.index, bot.embedder)
+    failed_in: list[str] = []
 
     def broken(kind: str, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        failed_in.append(threading.current_thread().name)
         raise RuntimeError(f"{kind} index unreadable")
 
     monkeypatch.setattr(bot.index, "search", broken)
     with pytest.raises(RuntimeError, match="passages index unreadable"):
         beside.search("side effects")
+    assert len(failed_in) == 1 and failed_in[0].startswith("passage-search")
+
+
+def test_a_forked_child_makes_its_own_side_threads() -> None:
+    parent = bot_retrieve._side_threads()
+    assert bot_retrieve._side_threads() is parent  # one pool for every retriever
+    child = os.fork()
+    if child == 0:  # the child: its pool must be new, and must run work
+        fresh = bot_retrieve._side_threads()
+        os._exit(0 if fresh is not parent and fresh.submit(lambda: 1).result(timeout=10) else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
