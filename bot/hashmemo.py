@@ -50,6 +50,7 @@ MEMO = "checked.json"
 #: hash to be remembered (file times are kept at the grain of a clock tick, and may lag it).
 RACY_SECONDS = 3.0
 
+#: A file's device, inode, size, and content and metadata change times in nanoseconds.
 Identity = tuple[int, int, int, int, int]
 
 
@@ -125,6 +126,7 @@ class HashMemo:
             handle, name = tempfile.mkstemp(prefix=f".{MEMO}.", dir=self.folder)
             partial = Path(name)
             with os.fdopen(handle, "w", encoding="utf-8") as out:
+                os.fchmod(out.fileno(), 0o644)  # mkstemp's 0600 would hide it from other users
                 out.write(text)
             os.replace(partial, target)  # whole or not at all, whichever writer is last
         except OSError as exc:
@@ -141,7 +143,7 @@ def _read(path: Path) -> dict[str, tuple[str, Identity]]:
     try:
         files = json.loads(path.read_text(encoding="utf-8"))["files"]
         return {
-            str(name): (str(entry["sha256"]), _identity(entry["identity"]))
+            str(name): (_digest(entry["sha256"]), _identity(entry["identity"]))
             for name, entry in files.items()
         }
     except Exception:  # any damage at all: read every file instead
@@ -153,3 +155,10 @@ def _identity(values: Any) -> Identity:
     if not isinstance(values, list) or len(values) != 5 or any(type(v) is not int for v in values):
         raise ValueError("an identity is five integers")
     return (values[0], values[1], values[2], values[3], values[4])
+
+
+def _digest(value: Any) -> str:
+    """A SHA-256 read back from JSON: 64 lower-case hex digits; ValueError for anything else."""
+    if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+        raise ValueError("a SHA-256 is 64 hex digits")
+    return value

@@ -203,8 +203,8 @@ def _verified_store(folder: Path, manifest: dict[str, Any]) -> Store:
     loaded in 2.3-2.4 s with one thread hashing, 1.8-1.9 s with two. A hash checked before is
     taken from the folder's memo while the file is unchanged (:mod:`bot.hashmemo`): 0.6 s. The
     first artifact found changed (in ARTIFACTS order) is reported before anything the parse
-    raised, and nothing but this parse (plain JSON and arrays of integers, no pickles: safe on
-    any input) reads a file before the check.
+    raised, and nothing but this parse and the memo's (plain JSON and arrays of integers, no
+    pickles: safe on any input; a damaged memo is ignored) reads a file before the check.
     """
     hashes = manifest.get("artifacts", {})
     memo = HashMemo(folder)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache, partial
+from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -304,14 +304,26 @@ class Retriever:
         return holds
 
 
-@cache
-def _side_threads() -> ThreadPoolExecutor:
-    """The process's threads for passage searches run beside BM25, made on first use."""
+def _new_side_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=SIDE_THREADS, thread_name_prefix="passage-search")
 
 
-# a forked child has none of its parent's threads: its first side search makes its own
-os.register_at_fork(after_in_child=_side_threads.cache_clear)
+# made with the module, so threads asking at once cannot make two; no thread starts until used
+_side = _new_side_threads()
+
+
+def _side_threads() -> ThreadPoolExecutor:
+    """The process's threads for passage searches run beside BM25."""
+    return _side
+
+
+def _after_fork() -> None:
+    """A forked child has none of its parent's threads: it gets its own pool."""
+    global _side
+    _side = _new_side_threads()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _ranges(starts: Rows, groups: Rows) -> Rows:

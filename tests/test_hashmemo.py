@@ -89,6 +89,19 @@ def test_a_damaged_memo_is_ignored(
     assert hash_reads == ["a.bin"]
 
 
+@pytest.mark.parametrize("digest", [123, "abc", "A" * 64, None])
+def test_a_remembered_hash_that_is_not_a_sha256_is_ignored(
+    tmp_path: Path, hash_reads: list[str], not_racy: None, digest: object
+) -> None:
+    (tmp_path / "a.bin").write_bytes(b"vectors")
+    _remembered(tmp_path, "a.bin")
+    memo = json.loads((tmp_path / MEMO).read_text())
+    memo["files"]["a.bin"]["sha256"] = digest  # the file's own identity, a hash that is none
+    (tmp_path / MEMO).write_text(json.dumps(memo))
+    assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(tmp_path / "a.bin")
+    assert hash_reads == ["a.bin", "a.bin"]
+
+
 def test_a_memo_pointing_at_other_bytes_is_not_trusted_for_another_file(
     tmp_path: Path, not_racy: None
 ) -> None:
@@ -110,10 +123,16 @@ def test_a_folder_that_cannot_be_written_costs_only_time(
 ) -> None:
     (tmp_path / "a.bin").write_bytes(b"vectors")
 
-    def refused(*args: object) -> None:
-        raise PermissionError("read-only file system")
+    class Refusing:
+        """The os module as hashmemo sees it, but renaming is refused (other threads unharmed)."""
 
-    monkeypatch.setattr(hashmemo.os, "replace", refused)
+        def __getattr__(self, name: str) -> object:
+            return getattr(os, name)
+
+        def replace(self, *args: object) -> None:
+            raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(hashmemo, "os", Refusing())
     with caplog.at_level(logging.WARNING, logger="faqbot"):
         assert _remembered(tmp_path, "a.bin") == sha256_file(tmp_path / "a.bin")
     assert "cannot remember the checked hashes (read-only file system)" in caplog.text
@@ -154,3 +173,21 @@ def test_the_identity_remembered_is_the_one_from_before_reading(
     assert _remembered(tmp_path, "a.bin") == first
     monkeypatch.setattr(hashmemo, "sha256_file", sha256_file)
     assert HashMemo(tmp_path).sha256("a.bin") == sha256_file(path) != first
+
+
+def test_saves_keep_what_other_memos_saved_meanwhile(
+    tmp_path: Path, hash_reads: list[str], not_racy: None
+) -> None:
+    for name in ("a.bin", "b.bin"):
+        (tmp_path / name).write_bytes(name.encode())
+    first, second = HashMemo(tmp_path), HashMemo(tmp_path)  # two workers starting at once
+    first.sha256("a.bin")
+    second.sha256("b.bin")
+    first.save()
+    second.save()  # must not drop what the first saved
+    hash_reads.clear()
+    third = HashMemo(tmp_path)
+    assert third.sha256("a.bin") == sha256_file(tmp_path / "a.bin")
+    assert third.sha256("b.bin") == sha256_file(tmp_path / "b.bin")
+    assert hash_reads == []
+    assert (tmp_path / MEMO).stat().st_mode & 0o777 == 0o644  # readable by a server's user

@@ -240,12 +240,31 @@ def test_a_failed_passage_search_beside_bm25_fails_the_question(
     assert len(failed_in) == 1 and failed_in[0].startswith("passage-search")
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
 def test_a_forked_child_makes_its_own_side_threads() -> None:
     parent = bot_retrieve._side_threads()
     assert bot_retrieve._side_threads() is parent  # one pool for every retriever
     child = os.fork()
-    if child == 0:  # the child: its pool must be new, and must run work
-        fresh = bot_retrieve._side_threads()
-        os._exit(0 if fresh is not parent and fresh.submit(lambda: 1).result(timeout=10) else 1)
+    if child == 0:  # the child: its pool must be new and must run work; never back into pytest
+        code = 1
+        try:
+            fresh = bot_retrieve._side_threads()
+            code = 0 if fresh is not parent and fresh.submit(lambda: 1).result(timeout=10) else 1
+        finally:
+            os._exit(code)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_failed_bm25_fails_the_question_and_drops_its_passage_search(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
+    beside = Retriever(bot.index, bot.embedder)
+
+    def broken(words: str) -> None:
+        raise RuntimeError("BM25 unreadable")
+
+    monkeypatch.setattr(beside._bm25, "ask", broken)
+    with pytest.raises(RuntimeError, match="BM25 unreadable"):
+        beside.search("side effects")
