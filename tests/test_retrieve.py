@@ -256,7 +256,7 @@ def test_a_forked_child_makes_its_own_side_threads() -> None:
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_a_failed_bm25_fails_the_question_and_drops_its_passage_search(
+def test_a_failed_bm25_beside_the_passage_search_fails_the_question(
     bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bot_retrieve, "SIDE_BY_SIDE_MIN", 0)
