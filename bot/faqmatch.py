@@ -12,8 +12,6 @@ FAQ_LEAD_SHARE).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import numpy.typing as npt
 
@@ -58,6 +56,17 @@ class FaqMatcher:
         self.bm25 = Bm25(list(store.phrasings))
         self.phrasing_ids = tuple(store.faq[row].id for row in self.rows)
 
+    @property
+    def phrasing_ids(self) -> tuple[str, ...]:
+        """Each phrasing's entry id, in phrasing row order."""
+        return self._phrasing_ids
+
+    @phrasing_ids.setter
+    def phrasing_ids(self, ids: tuple[str, ...]) -> None:
+        # grouped once here rather than on every question
+        self._phrasing_ids = ids
+        self._entry_ids, self._groups = _groups(ids)
+
     def scores(self, vector: Vectors) -> list[tuple[FaqEntry, float]]:
         """Each FAQ entry with the similarity of its closest phrasing, best first (entries
         tied on it in the order the search found them)."""
@@ -77,10 +86,9 @@ class FaqMatcher:
         """Each FAQ entry with its cosine similarity plus its best phrasing's scaled BM25
         (times ``share``), best first: which entry the question most likely means."""
         lexical = _scaled(self.bm25.scores(words))
-        ids, groups = _groups(self.phrasing_ids)
-        per_entry = np.zeros(len(ids))
-        np.maximum.at(per_entry, groups, lexical)
-        best = dict(zip(ids, per_entry.tolist(), strict=True))
+        per_entry = np.zeros(len(self._entry_ids))
+        np.maximum.at(per_entry, self._groups, lexical)
+        best = dict(zip(self._entry_ids, per_entry.tolist(), strict=True))
         mixed = [(e, score + self.share * best.get(e.id, 0.0)) for e, score in faq]
         return sorted(mixed, key=lambda item: item[1], reverse=True)
 
@@ -119,7 +127,6 @@ def _scaled(scores: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     return scores / top if top > 0 else scores
 
 
-@functools.lru_cache(maxsize=4)
 def _groups(ids: tuple[str, ...]) -> tuple[tuple[str, ...], Rows]:
     """The distinct ids in order of first appearance, and each position's index among them:
     lets a per-phrasing score be reduced to a per-entry one in one array operation."""

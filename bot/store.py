@@ -31,6 +31,7 @@ from bot.tables import (
     SpanTable,
     Table,
     ranges,
+    within,
 )
 
 #: The store's files in an index folder: the JSON, then each array (``store-<name>.npy``).
@@ -56,8 +57,7 @@ class Store:
         lies within its source's body, each sentence within its passage, each span within its
         passage and among its sentences. A quote is cut by these offsets, so a store that
         breaks them is refused rather than served."""
-        owners = self.spans.rows[:, 0]
-        if len(owners) and not 0 <= owners.min() <= owners.max() < len(self.passages):
+        if not within(self.spans.rows[:, 0], len(self.passages)):
             raise ValueError("a span's passage is not in the store")
         if len(self.faq_spans) != len(self.faq):
             raise ValueError(f"{len(self.faq)} FAQ entries, {len(self.faq_spans)} quote spans")

@@ -50,6 +50,11 @@ def ranges(first: Table, end: Table) -> Table:
     return offsets + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
+def within(column: Table, limit: int) -> bool:
+    """Whether every value of ``column`` is a row of a table of ``limit`` rows (0..limit-1)."""
+    return not len(column) or bool(0 <= column.min() <= column.max() < limit)
+
+
 def row_of(key: SupportsIndex, count: int) -> int:
     """The row ``key`` names in a table of ``count`` rows (negative counts back from the end);
     IndexError outside it, TypeError for what is not an integer."""
@@ -151,7 +156,7 @@ class PassageTable(Sequence[Passage]):
             END_SENTENCE: sentences,
         }
         for column, limit in limits.items():
-            if len(rows) and not 0 <= rows[:, column].min() <= rows[:, column].max() < limit:
+            if not within(rows[:, column], limit):
                 raise ValueError(f"passage table: column {column} outside 0..{limit - 1}")
         backwards = rows[:, END] < rows[:, START]
         if (backwards | (rows[:, END_SENTENCE] < rows[:, FIRST_SENTENCE])).any():
