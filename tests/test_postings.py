@@ -128,3 +128,15 @@ def test_a_text_outside_the_columns_added_that_ties_the_kth_still_wins_on_its_ro
     for k in (1, 2, 3, 4):
         rows, _ = bm25.top("alpha beta", k)
         assert rows.tolist() == [0, 1, 2, 3][:k]
+
+
+def test_the_kth_from_a_floor_is_the_kth_of_all_or_the_floor() -> None:
+    # only values at or above the floor are partitioned: the k-th must be the same as over
+    # all of them whenever it reaches the floor, and the floor otherwise (ties included)
+    rng = np.random.default_rng(11)
+    for _ in range(500):
+        values = rng.integers(0, 6, int(rng.integers(1, 40))).astype(np.float32) / 2
+        k = int(rng.integers(1, len(values) + 1))
+        floor = float(rng.choice([0.0, *values.tolist(), 1.25, 9.0]))
+        kth = float(np.sort(values)[::-1][k - 1])
+        assert bot.postings._kth_from(values, k, floor) == max(floor, kth)
