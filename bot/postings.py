@@ -12,7 +12,9 @@ taken highest bound first and their columns added up; once the bounds of the wor
 sum to less than the k-th best score so far, no text outside the columns added can reach the
 top k, so the words left are only looked up (binary search in the column) for the texts that
 still can, and texts are dropped as the bound left falls. A column is added whole instead
-when that is cheaper than looking each text up in it.
+when that is cheaper than looking each text up in it. Each new k-th best score is found among
+the texts at or above the last one only: scores only grow, so the k texts that set it are
+still among them.
 
 The result is exact: the texts kept are scored at the end as bm25s scores them (float32, the
 question's words in order), so the scores are bit-identical to scoring every text, and ties
@@ -240,8 +242,9 @@ def _kth(values: npt.NDArray[np.float32], k: int) -> float:
 def _kth_from(values: npt.NDArray[np.float32], k: int, floor: float) -> float:
     """The k-th largest of ``values`` (there are at least k), or ``floor`` if that is
     larger. When at least k values reach ``floor`` the k-th is among them, so only those are
-    partitioned: most candidates are below it (at four million texts this halved the time
-    of the whole pruned top 200's p95)."""
+    partitioned: most candidates are below it (at four million texts this, with the same
+    filter in :meth:`Postings._add_columns`, took the pruned top 200 from 33–36 ms to 17–19 at
+    p95 and from 9.2–10.1 to 6.5–7.7 at p50)."""
     high = values[values >= floor] if floor > 0.0 else values
     return max(floor, _kth(high if len(high) >= k else values, k))
 
