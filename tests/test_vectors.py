@@ -193,6 +193,36 @@ def test_scores_by_row_are_the_searchs_own_bit_for_bit(tmp_path: Path) -> None:
                 index.score(query_, np.array(rows_))
 
 
+class _CountingFlat:
+    """A flat index that notes how many OpenMP threads faiss may use when it scores rows."""
+
+    def __init__(self, flat: object) -> None:
+        self._flat = flat
+        self.threads: list[int] = []
+
+    def compute_distance_subset(self, *args: object) -> None:
+        self.threads.append(vector_module.faiss.omp_get_max_threads())
+        self._flat.compute_distance_subset(*args)  # type: ignore[attr-defined]
+
+
+def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
+    # one query's scores in a team of threads left a worker spinning beside the next search
+    index = build_vector_index(_unit_vectors(100))
+    query, rows = _unit_vectors(1, seed=3)[0], np.arange(0, 100, 7)
+    expected = index.score(query, rows)
+    counting = _CountingFlat(index._flat)
+    index.__dict__["_flat"] = counting  # the cached flat view, replaced
+    omp = vector_module.faiss
+    before = omp.omp_get_max_threads()
+    omp.omp_set_num_threads(3)  # not 1 already, on any machine
+    try:
+        assert np.array_equal(index.score(query, rows), expected)
+        assert counting.threads == [1]
+        assert omp.omp_get_max_threads() == 3  # a build in this thread keeps its threads
+    finally:
+        omp.omp_set_num_threads(before)
+
+
 def test_recall_counts_shared_rows() -> None:
     vectors = _unit_vectors(50)
     queries = vectors[:4]
