@@ -106,11 +106,17 @@ class Postings:
         """The score of each of ``rows`` (any rows, any order), summed as bm25s sums them,
         each looked up in the words' columns."""
         keys = np.asarray(rows).astype(self._indices.dtype)
-        found = {word: self._lookup(word, keys) for word in set(terms)}
+        # looked up in ascending order: numpy's binary search then starts where the last one
+        # ended and reads each column front to back (about 400 candidates at four million
+        # spans: 0.54 against 0.76-0.82 ms a question)
+        order = np.argsort(keys, kind="stable")
+        found = {word: self._lookup(word, keys[order]) for word in set(terms)}
         scores = np.zeros(len(keys), dtype=np.float32)
         for word in terms:  # in the question's order, in float32: bit-identical to bm25s
             scores += found[word]
-        return scores
+        unsorted = np.empty_like(scores)
+        unsorted[order] = scores
+        return unsorted
 
     def _add_columns(
         self,
