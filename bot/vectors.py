@@ -143,12 +143,12 @@ class VectorIndex:
 
 @contextmanager
 def _one_thread() -> Iterator[None]:
-    """Run this thread's faiss calls inside on one OpenMP thread, then restore its count.
+    """Run the faiss calls made inside on one OpenMP thread, then restore this thread's count.
 
     Scoring rows for one query is one loop pass, yet faiss opens an OpenMP team for it, and
     the team's idle worker then spins for milliseconds on the other core: beside the passage
     search in its own thread (bot.retrieve) it took a whole search at a million synthetic
-    passages from 9.4-10.1 to 14.0-14.4 ms at p50, and 16.4 to 25.5 ms of CPU a question.
+    passages from 9.3-10.1 to 13.2-13.7 ms at p50, and from 16-17 to 25 ms of CPU a question.
     OpenMP keeps the count per thread, so builds and other threads keep theirs.
     """
     before = faiss.omp_get_max_threads()
