@@ -110,7 +110,8 @@ class Postings:
         # ended and reads each column front to back (about 400 candidates at four million
         # spans: 0.54 against 0.76-0.82 ms a question)
         order = np.argsort(keys, kind="stable")
-        found = {word: self._lookup(word, keys[order]) for word in set(terms)}
+        ascending = keys[order]
+        found = {word: self._lookup(word, ascending) for word in set(terms)}
         scores = np.zeros(len(keys), dtype=np.float32)
         for word in terms:  # in the question's order, in float32: bit-identical to bm25s
             scores += found[word]
