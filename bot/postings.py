@@ -11,7 +11,8 @@ its column's largest score (times how often the question has it) to any text. Wo
 taken highest bound first and their columns added up; once the bounds of the words left
 sum to less than the k-th best score so far, no text outside the columns added can reach the
 top k, so the words left are only looked up (binary search in the column) for the texts that
-still can, and texts are dropped as the bound left falls. A column is added whole instead
+still can (found among the added columns' rows, or by reading every sum when those columns
+are long), and texts are dropped as the bound left falls. A column is added whole instead
 when that is cheaper than looking each text up in it. Each new k-th best score is found among
 the texts at or above the last one only: scores only grow, so the k texts that set it are
 still among them.
@@ -41,6 +42,9 @@ SLACK = 1e-5
 #: synthetic texts: at 5 000, 0.15 ms against 0.29; at 20 000, 0.38 against 0.41; at 50 000,
 #: 0.94 against 0.70).
 SCORE_ALL_MAX = 20_000
+#: The rows that may still reach the top k are looked for among the added columns' rows
+#: while those are under 1/SCAN_SHARE of the texts; above that, by reading every text's sum.
+SCAN_SHARE = 16
 
 
 class Postings:
@@ -82,7 +86,7 @@ class Postings:
         slack = _slack(len(terms))
         added, floor = self._add_columns(acc, words, weights, left, k, slack)
         tiny = float(np.finfo(np.float32).tiny)  # above it: rows some column added to
-        rows = np.flatnonzero(acc >= max(_within(floor, left[added - 1], slack), tiny))
+        rows = self._reaching(acc, words[:added], max(_within(floor, left[added - 1], slack), tiny))
         for at in range(added, len(words)):
             self._add_word(acc, rows, words[at], weights[at])
             if len(rows) > k:
@@ -150,20 +154,37 @@ class Postings:
                 return at + 1, floor
         return len(words), floor
 
+    def _reaching(self, acc: npt.NDArray[np.float32], added: list[int], least: float) -> Rows:
+        """The rows whose sum in ``acc`` is at least ``least`` (> 0), ascending, when only
+        the columns of ``added`` have been added to it: looked for among those columns' rows
+        when they are few beside the index's size, else by reading all of ``acc``."""
+        bounds = [(int(self._indptr[w]), int(self._indptr[w + 1])) for w in added]
+        if sum(end - start for start, end in bounds) * SCAN_SHARE > self._size:
+            return np.flatnonzero(acc >= least)
+        every = np.concatenate([self._indices[start:end] for start, end in bounds])
+        rows: Rows = every[acc[every] >= least].astype(np.int64)
+        if len(added) > 1:  # a row in several columns is there once each: keep one
+            rows.sort()  # (np.unique took 2.6 ms on 20 000 rows, sorting 0.05)
+            rows = rows[np.concatenate([[True], rows[1:] != rows[:-1]])]
+        return rows
+
     def _add_word(self, acc: npt.NDArray[np.float32], rows: Rows, word: int, weight: float) -> None:
         """Add one word's scores to ``acc`` for ``rows``: the whole column when that is
         cheaper than finding each row in it."""
         if len(rows) * LOOKUP_COST > self._indptr[word + 1] - self._indptr[word]:
             self._add_column(acc, word, weight)
         else:
-            acc[rows] += weight * self._lookup(word, rows.astype(self._indices.dtype))
+            found = self._lookup(word, rows.astype(self._indices.dtype))
+            np.add.at(acc, rows, weight * found)  # rows are distinct: see _add_column
 
     def _add_column(
         self, acc: npt.NDArray[np.float32], word: int, weight: float
     ) -> npt.NDArray[np.integer]:
         """Add the word's whole column to ``acc``; the column's rows."""
         rows, scores = self._column(word)
-        acc[rows] += weight * scores
+        # the rows are distinct, so this is ``acc[rows] += …``, which took twice as long
+        # (368 000 rows of four million: 1.03 against 1.97 ms)
+        np.add.at(acc, rows, weight * scores)
         return rows
 
     def _column(self, word: int) -> tuple[npt.NDArray[np.integer], Scores]:

@@ -32,12 +32,15 @@ def corpus() -> Bm25:
     return Bm25(synthetic_texts(3000, 8, rng))
 
 
+# candidates found among the added columns' rows (SCAN_SHARE 0) and by reading every sum
+@pytest.mark.parametrize("scan_share", [0, 10**9])
 @pytest.mark.parametrize("score_all_max", [0, 10**9])  # pruned, and scoring every text
 @pytest.mark.parametrize("k", [1, 10, 200, 5000])
 def test_top_is_exactly_the_best_of_scoring_every_text(
-    corpus: Bm25, k: int, score_all_max: int, monkeypatch: pytest.MonkeyPatch
+    corpus: Bm25, k: int, score_all_max: int, scan_share: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bot.postings, "SCORE_ALL_MAX", score_all_max)
+    monkeypatch.setattr(bot.postings, "SCAN_SHARE", scan_share)
     corpus._postings = None  # made afresh: nothing kept from another parameter
     rng = np.random.default_rng(k)
     for query in _queries(rng):
