@@ -43,7 +43,9 @@ SLACK = 1e-5
 #: 0.94 against 0.70).
 SCORE_ALL_MAX = 20_000
 #: The rows that may still reach the top k are looked for among the added columns' rows
-#: while those are under 1/SCAN_SHARE of the texts; above that, by reading every text's sum.
+#: while those are under 1/SCAN_SHARE of the texts; above that, by reading every text's sum
+#: (at four million synthetic texts 16 did best of 3, 8, 16, 32 and 64; the top 200 took 5.3-5.4
+#: ms p50 against 6.3 always reading every sum, and p95 18 with 3 against 14-15 with 16).
 SCAN_SHARE = 16
 
 
