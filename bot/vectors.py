@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.embed import Vectors
+from bot.pagecache import prefetch
 
 #: Up to this many vectors a unit kind is searched exactly (flat); above it through an HNSW
 #: graph. Exact search is linear in the corpus: ``faqbot scale`` measures both.
@@ -133,7 +134,12 @@ class VectorIndex:
         1-3 s, and ``serve --workers N`` processes share one copy in the page cache. A build
         never rewrites a published file (it publishes a new folder), and a deleted file stays
         readable while mapped; a file edited in place under a running server could crash it.
+
+        An HNSW file is asked for whole first (:func:`bot.pagecache.prefetch`): faiss copies
+        its graph out of the mapping, and every search walks its vectors.
         """
+        if spec.get("type") == "hnsw":
+            prefetch(path)
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
         wanted = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat}.get(str(spec.get("type")))
         if wanted is None or not isinstance(index, wanted):

@@ -249,3 +249,19 @@ def test_a_saved_index_is_mapped_not_copied_and_answers_as_built(
     path.unlink()  # a later build removes old folders: a mapped file stays readable
     assert (loaded.search(queries, 10)[1] == built.search(queries, 10)[1]).all()
     assert (loaded.vectors([5, 7]) == vectors[[5, 7]]).all()
+
+
+@pytest.mark.parametrize("exact_max", [EXACT_MAX, 100])
+def test_an_hnsw_file_is_asked_for_whole_before_faiss_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exact_max: int
+) -> None:
+    # faiss copies the graph out of its mapping a page fault at a time (seconds from a cold
+    # page cache at a million passages); a flat file is all vectors, mapped and read as needed
+    built = build_vector_index(_unit_vectors(300), exact_max=exact_max)
+    path = tmp_path / "kind.faiss"
+    built.save(path)
+    asked: list[Path] = []
+    monkeypatch.setattr(vector_module, "prefetch", asked.append)
+    loaded = VectorIndex.read(path, built.spec)
+    assert asked == ([path] if built.spec["type"] == "hnsw" else [])
+    assert loaded.ntotal == 300
