@@ -15,6 +15,9 @@ Layout of the index folder::
                                             the .faiss files are memory-mapped when loaded
                             faq.faiss       the same over every phrasing of every FAQ question
                             store.json      sources, FAQ, passage ids and headings (bot.store)
+                            store-bodies.txt
+                                            the sources' bodies, UTF-8, memory-mapped when
+                                            loaded and decoded as quotes need them
                             store-*.npy     passages, sentences and spans as integer rows
                                             (bot.tables), memory-mapped when loaded
                             spans.bm25/     BM25 over each span with its headings (bm25s's
@@ -57,7 +60,7 @@ from bot.vectors import (
 )
 
 # Bump when what is indexed changes without the knowledge files changing.
-FORMAT_VERSION = 9  # 9: passages, sentences and spans stored as integer arrays
+FORMAT_VERSION = 10  # 9: passages, sentences and spans as integer arrays; 10: bodies apart
 #: The spans' BM25 index, answer types and the spelling vocabulary: made with the vectors
 #: rather than at every start-up, where at 100 000 passages they took 10.6 s, 3.2 s (300 000
 #: spans) and 1.2-1.5 s.

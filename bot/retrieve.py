@@ -151,7 +151,7 @@ class Retriever:
             self._put_forward = spans.spec.get("passages")
         self._type_masks = index.types  # found at build time
         # staff-only sources are searched for staff and never shown to patients
-        public = {s.id for s in store.sources.values() if s.audience == "public"}
+        public = {s.id for s in store.sources.without_bodies() if s.audience == "public"}
         public_source = np.array([s in public for s in store.passages.sources], dtype=bool)
         self._public_spans = public_source[store.passages.source_rows()][self._span_passage]
         self._public_sources = public

@@ -50,7 +50,7 @@ from bot.synthetic import (
     synthetic_texts,
     synthetic_vectors,
 )
-from bot.tables import PassageTable, SpanTable
+from bot.tables import PassageTable, SourceTable, SpanTable
 from bot.vectors import EXACT_MAX, build_vector_index, through_candidates
 
 #: Spans per passage (the seed corpus has 95 spans over 23 passages), FAQ entries (its FAQ has
@@ -94,7 +94,7 @@ def _store(size: int, per_passage: int, faq_texts: list[str], rng: np.random.Gen
     spans = SpanTable(np.column_stack([owner, j, j, j, j + 1]))
     faq = tuple(FaqEntry(f"f{i}", text, (), SOURCE, 0, 0) for i, text in enumerate(faq_texts))
     quoted = tuple(int(r) for r in rng.integers(0, len(spans), len(faq)))
-    return Store({SOURCE: source}, passages, spans, faq, quoted, ())
+    return Store(SourceTable.of([source]), passages, spans, faq, quoted, ())
 
 
 def _index(

@@ -1,15 +1,19 @@
 """The passage/sentence store: what the index needs to turn a vector hit back into text.
 
-On disk it is ``store.json``, holding each source's metadata and verbatim body, the curated FAQ,
-the passages' ids and the heading paths and source ids they point to, and three integer arrays
-(``store-*.npy``, memory-mapped when loaded): the passages' rows, their sentences' offsets and
-the quotable spans (see :mod:`bot.tables`). Rows are in the same order as the vectors in the
+On disk it is ``store.json``, holding each source's metadata and where its body lies in
+``store-bodies.txt`` (every verbatim body, UTF-8, one after another; memory-mapped when loaded,
+each body decoded when asked for), the curated FAQ, the passages' ids and the heading paths and
+source ids they point to, and three integer arrays (``store-*.npy``, memory-mapped when
+loaded): the passages' rows, their sentences' offsets and the quotable spans (see
+:mod:`bot.tables`). Rows are in the same order as the vectors in the
 FAISS files (FAQ vectors: every phrasing of every entry, in order).
 """
 
 from __future__ import annotations
 
 import json
+import mmap
+import os
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,23 +32,26 @@ from bot.tables import (
     SOURCE,
     START,
     PassageTable,
+    SourceTable,
     SpanTable,
     Table,
     ranges,
     within,
 )
 
-#: The store's files in an index folder: the JSON, then each array (``store-<name>.npy``).
+#: The store's files in an index folder: the JSON, the bodies, then each array
+#: (``store-<name>.npy``).
 JSON_FILE = "store.json"
+BODIES_FILE = "store-bodies.txt"
 ARRAYS = ("passages", "sentences", "spans")
-FILES = (JSON_FILE, *(f"store-{name}.npy" for name in ARRAYS))
+FILES = (JSON_FILE, BODIES_FILE, *(f"store-{name}.npy" for name in ARRAYS))
 
 
 @dataclass(frozen=True)
 class Store:
     """Sources, passages and spans, indexed by the row numbers of their vectors."""
 
-    sources: dict[str, Source]
+    sources: SourceTable
     passages: PassageTable
     spans: SpanTable
     faq: tuple[FaqEntry, ...]
@@ -65,8 +72,8 @@ class Store:
             raise ValueError("an FAQ quote's span is not in the store")
         if not set(self.passages.sources) <= set(self.sources):
             raise ValueError("a passage's source is not in the store")
-        lengths = [len(self.sources[source].body) for source in self.passages.sources]
-        misplaced = _misplaced(self.passages, self.spans, np.array(lengths, dtype=np.int64))
+        lengths = self.sources.lengths(self.passages.sources)
+        misplaced = _misplaced(self.passages, self.spans, lengths)
         if misplaced:
             raise ValueError(f"{misplaced} lies outside where it belongs")
 
@@ -130,8 +137,12 @@ class Store:
     def save(self, folder: Path) -> None:
         """Write the store's :data:`FILES` into ``folder``, deterministically."""
         table = self.passages
+        bounds = self.sources.bounds.tolist()
         data = {
-            "sources": [asdict(s) for s in self.sources.values()],
+            "sources": [
+                {**_without_body(source), "text": where}
+                for source, where in zip(self.sources.without_bodies(), bounds, strict=True)
+            ],
             "passages": {
                 "ids": list(table.ids),
                 "sources": list(table.sources),
@@ -143,6 +154,7 @@ class Store:
         }
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
         (folder / JSON_FILE).write_text(text, encoding="utf-8")
+        (folder / BODIES_FILE).write_bytes(self.sources.text[:])
         arrays = {"passages": table.rows, "sentences": table.sentences, "spans": self.spans.rows}
         for name, array in arrays.items():
             np.save(folder / f"store-{name}.npy", array, allow_pickle=False)
@@ -151,13 +163,13 @@ class Store:
     def load(cls, folder: Path) -> Store:
         """Read what :meth:`save` wrote; ValueError on a malformed store (OSError propagates).
 
-        The arrays are memory-mapped, not read (a build never rewrites a published file): at
-        300 000 passages the store then loads in well under a second."""
+        The arrays and the bodies are memory-mapped, not read (a build never rewrites a
+        published file): at 300 000 passages the store then loads in well under a second."""
         text = (folder / JSON_FILE).read_text("utf-8")
         try:
             arrays = {name: _mapped(folder / f"store-{name}.npy") for name in ARRAYS}
             data = json.loads(text)
-            sources = {s["id"]: Source(**s) for s in data["sources"]}
+            sources = _sources(data["sources"], _mapped_text(folder / BODIES_FILE))
             table = data["passages"]
             passages = PassageTable(
                 [str(i) for i in table["ids"]],
@@ -172,6 +184,28 @@ class Store:
             return cls(sources, passages, SpanTable(arrays["spans"]), faq, faq_spans, scope)
         except (KeyError, TypeError, ValueError, EOFError) as exc:  # EOFError: an empty .npy
             raise ValueError(f"malformed store: {exc}") from exc
+
+
+def _without_body(source: Source) -> dict[str, Any]:
+    fields = asdict(source)
+    del fields["body"]
+    return fields
+
+
+def _sources(saved: list[dict[str, Any]], text: bytes | mmap.mmap) -> SourceTable:
+    """The sources :meth:`Store.save` wrote, over the text of their bodies."""
+    bounds = [entry["text"] for entry in saved]
+    fields = [{k: v for k, v in entry.items() if k != "text"} for entry in saved]
+    sources = [Source(**entry, body="") for entry in fields]
+    return SourceTable(sources, text, np.array(bounds, dtype=np.int64).reshape(len(saved), 3))
+
+
+def _mapped_text(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped (an empty file cannot be: it is read)."""
+    with path.open("rb") as handle:
+        if not os.fstat(handle.fileno()).st_size:
+            return handle.read()
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def _mapped(path: Path) -> Table:
@@ -233,7 +267,7 @@ def build_store(knowledge: Knowledge) -> Store:
     spans = make_spans(list(knowledge.passages), bodies)
     faq_spans = tuple(_faq_span(e, knowledge.passages, spans) for e in knowledge.faq)
     return Store(
-        sources={s.id: s for s in knowledge.sources},
+        sources=SourceTable.of(knowledge.sources),
         passages=PassageTable.of(knowledge.passages),
         spans=SpanTable.of(spans),
         faq=knowledge.faq,

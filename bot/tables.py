@@ -1,4 +1,5 @@
-"""Passages and spans kept as columns of integers, each object made only when asked for.
+"""Passages and spans kept as columns of integers, each object made only when asked for; the
+sources with their bodies as one UTF-8 text, each body decoded only when asked for.
 
 At 300 000 passages a store holds 1.8 million spans; making every :class:`Span` and
 :class:`Passage` when an index was loaded took about 4 of its 6-7 seconds (cProfile), and their
@@ -9,21 +10,29 @@ are kept (KEPT of each), so a question's hits mostly cost a cache lookup each.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import mmap
 import operator
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import SupportsIndex, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.models import Passage, Sentence, Span
+from bot.models import Passage, Sentence, Source, Span
 
 Table = npt.NDArray[np.int64]
 #: How many objects each table keeps once made (the most recently asked for): a question's
 #: hits ask for theirs again and again, and the bound stops a long-running server from keeping
 #: every one it ever made (about 300 bytes a span).
 KEPT = 8192
+#: How many sources keep their decoded bodies (the most recently asked for): a body is a whole
+#: document, and a question's quotes come from a few.
+KEPT_SOURCES = 32
+#: A source's body's row in a :class:`SourceTable`: where its UTF-8 bytes start and end in the
+#: text of all bodies, and how many characters it has (what passages' offsets count).
+BYTE_START, BYTE_END, CHARS = range(3)
 #: A passage row's columns: its source, its headings (rows of ``PassageTable.headings``), its
 #: start and end in the source body, and its sentences (rows of ``PassageTable.sentences``).
 SOURCE, HEADINGS, START, END, FIRST_SENTENCE, END_SENTENCE = range(6)
@@ -207,3 +216,93 @@ class PassageTable(Sequence[Passage]):
     def source_rows(self) -> Table:
         """Each passage's row in :attr:`sources` (read-only)."""
         return self.rows[:, SOURCE]
+
+
+class SourceTable(Mapping[str, Source]):
+    """Sources by id, in order, their bodies kept as one UTF-8 text (memory-mapped when loaded)
+    and decoded only when a source is asked for.
+
+    At a million passages the sources' bodies are 230 MB: parsing them out of the store's JSON
+    took 0.9 s of every start, and each worker process held its own copy. Here a start reads
+    only where each body lies, and the processes share the mapped pages.
+    """
+
+    def __init__(
+        self, sources: Sequence[Source], text: bytes | mmap.mmap, bounds: npt.ArrayLike
+    ) -> None:
+        """``sources``: each source with its body left empty; ``text``: every body's UTF-8
+        bytes; ``bounds``: a row for each (:data:`BYTE_START`, :data:`BYTE_END`,
+        :data:`CHARS`). ValueError when an id repeats or a body lies outside the text."""
+        self._sources = tuple(dataclasses.replace(source, body="") for source in sources)
+        self._text = text
+        self.bounds = frozen(bounds, 3)
+        self._rows = {source.id: row for row, source in enumerate(self._sources)}
+        self._kept = functools.lru_cache(maxsize=KEPT_SOURCES)(self._make)
+        self._check()
+
+    @classmethod
+    def of(cls, sources: Iterable[Source]) -> SourceTable:
+        """The table of ``sources``, in order, their bodies encoded."""
+        sources = tuple(sources)
+        encoded = [source.body.encode("utf-8") for source in sources]
+        sizes = np.array([len(body) for body in encoded], dtype=np.int64)
+        chars = [len(source.body) for source in sources]
+        ends = np.cumsum(sizes)
+        bounds = np.column_stack([ends - sizes, ends, chars])
+        return cls(sources, b"".join(encoded), bounds.reshape(len(sources), 3))
+
+    def _check(self) -> None:
+        if len(self._rows) != len(self._sources):
+            raise ValueError("source table: an id appears twice")
+        if len(self.bounds) != len(self._sources):
+            raise ValueError(f"source table: {len(self.bounds)} bodies for {len(self._rows)}")
+        start, end, chars = (
+            self.bounds[:, BYTE_START],
+            self.bounds[:, BYTE_END],
+            self.bounds[:, CHARS],
+        )
+        size = end - start
+        # a character is one to four bytes in UTF-8
+        if ((start < 0) | (size < 0) | (end > len(self._text))).any():
+            raise ValueError("source table: a body lies outside the text of the bodies")
+        if ((chars > size) | (4 * chars < size)).any():
+            raise ValueError("source table: a body's characters cannot be its bytes")
+
+    @property
+    def text(self) -> bytes | mmap.mmap:
+        """Every body's UTF-8 bytes, as saved (:meth:`bot.store.Store.save`)."""
+        return self._text
+
+    def without_bodies(self) -> tuple[Source, ...]:
+        """Every source, in order, its body left empty (what a start reads)."""
+        return self._sources
+
+    def lengths(self, ids: Sequence[str]) -> Table:
+        """The number of characters in the body of each source ``ids`` names; KeyError for an
+        id not in the table. No body is decoded."""
+        rows = np.array([self._rows[i] for i in ids], dtype=np.int64)
+        return self.bounds[rows, CHARS] if len(rows) else np.zeros(0, dtype=np.int64)
+
+    def __getitem__(self, source_id: str) -> Source:
+        return self._kept(self._rows[source_id])
+
+    def _make(self, row: int) -> Source:
+        start, end, chars = self.bounds[row].tolist()
+        body = self._text[start:end].decode("utf-8")
+        if len(body) != chars:  # the file is hash-checked: only a build could write this
+            raise ValueError(f"source {self._sources[row].id}: {len(body)} characters, not {chars}")
+        return dataclasses.replace(self._sources[row], body=body)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SourceTable):
+            return False
+        same = self._sources == other._sources and np.array_equal(self.bounds, other.bounds)
+        return same and self._text[:] == other._text[:]
+
+    __hash__ = None  # type: ignore[assignment]  # compared by value, not hashed

@@ -68,8 +68,8 @@ def test_build_is_idempotent_and_ask_prints_json(knowledge_dir: Path, tmp_path: 
     readable = _run(knowledge_dir, index, "ask", "When can I go back to work?")
     assert "[1] “Most people return to work" in readable.output
 
-    store = current_path(index) / "store.json"
-    store.write_text(store.read_text().replace("three months", "two weeks"))
+    bodies = current_path(index) / "store-bodies.txt"  # where the quotes are cut from
+    bodies.write_bytes(bodies.read_bytes().replace(b"three months", b"seven months"))
     refused = _run(knowledge_dir, index, "ask", "When can I go back to work?")
     assert refused.exit_code == 1 and "does not match its SHA-256" in refused.output
 

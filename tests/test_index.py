@@ -46,6 +46,7 @@ def test_build_writes_artifacts_and_a_complete_manifest(
         "spans.faiss",
         "faq.faiss",
         "store.json",
+        "store-bodies.txt",
         "store-passages.npy",
         "store-sentences.npy",
         "store-spans.npy",
@@ -119,6 +120,7 @@ def test_a_crash_mid_build_leaves_the_previous_index_whole(
     "name",
     [
         "store.json",
+        "store-bodies.txt",
         "store-passages.npy",
         "store-spans.npy",
         "spans.bm25/data.csc.index.npy",

@@ -42,6 +42,8 @@ def test_loaded_arrays_are_mapped_read_only(knowledge_dir: Path, tmp_path: Path)
     for rows in (loaded.spans.rows, loaded.passages.rows, loaded.passages.sentences):
         assert isinstance(rows.base, np.memmap) and not rows.flags.writeable
     assert not loaded.span_passages.flags.writeable
+    # the bodies too: each start reads only where each lies, and workers share the pages
+    assert str(tmp_path / "store-bodies.txt") in Path("/proc/self/maps").read_text()
 
 
 def test_faq_quote_maps_to_a_span_with_the_same_text(knowledge_dir: Path) -> None:
@@ -83,6 +85,10 @@ CHANGES: list[tuple[Changer, str]] = [
     (lambda data, folder: data.update(faq_spans=[10**6] * len(data["faq"])), "FAQ quote"),
     (lambda data, folder: data.update(faq_spans=[-1] * len(data["faq"])), "FAQ quote"),
     (lambda data, folder: data.update(sources=[]), "a passage's source"),
+    (lambda data, folder: data["sources"][0].pop("text"), "'text'"),
+    (lambda data, folder: data["sources"][0].update(text=[0, 10**9, 5]), "outside the text"),
+    (lambda data, folder: (folder / "store-bodies.txt").write_bytes(b""), "outside the text"),
+    (lambda data, folder: data["sources"][1].update(id=data["sources"][0]["id"]), "twice"),
     (lambda data, folder: data["passages"]["ids"].pop(), "ids for"),
     (lambda data, folder: data["passages"].update(sources=[]), "column 0 outside"),
     (lambda data, folder: data["passages"].update(headings=[]), "column 1 outside"),

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from bot import tables
-from bot.models import Passage, Sentence, Span
-from bot.tables import PassageTable, SpanTable
+from bot.models import Passage, Sentence, Source, Span
+from bot.tables import KEPT_SOURCES, PassageTable, SourceTable, SpanTable
 
 PASSAGES = (
     Passage("a-p01", "a", ("Intro",), 0, 40, (Sentence(0, 20), Sentence(21, 40))),
@@ -11,6 +11,11 @@ PASSAGES = (
     Passage("b-p01", "b", ("Intro",), 0, 10, ()),
 )
 SPANS = [Span(0, 0, 0, 0, 20), Span(0, 0, 1, 0, 40), Span(1, 0, 0, 42, 60)]
+SOURCES = (
+    Source("a", "A", "Plain ASCII.", "a.md"),
+    Source("b", "B", "What’s new? Café – naïve 🧪.", "b.md", audience="staff"),
+    Source("c", "C", "", "c.md"),
+)
 
 
 def test_a_passage_table_gives_back_the_passages_it_was_made_of() -> None:
@@ -74,3 +79,62 @@ def test_a_row_counted_back_is_the_same_row_and_few_objects_are_kept() -> None:
     assert table._kept.cache_info().currsize == tables.KEPT  # the most recent only
     passages = PassageTable.of(PASSAGES)
     assert passages[-3] is passages[0] and list(passages) == list(PASSAGES)
+
+
+def test_a_source_table_gives_back_each_body_decoded_only_when_asked_for() -> None:
+    table = SourceTable.of(SOURCES)
+    assert list(table) == ["a", "b", "c"] and len(table) == 3
+    assert [table[s.id] for s in SOURCES] == list(SOURCES)  # non-ASCII and empty bodies too
+    assert table["b"] is table["b"]  # decoded once, then kept
+    # offsets count characters, not bytes: the checks need each body's, without decoding it
+    assert table.lengths(["b", "a", "b"]).tolist() == [27, 12, 27]
+    assert len(SOURCES[1].body.encode()) == 36
+    assert [s.audience for s in table.without_bodies()] == ["public", "staff", "public"]
+    assert all(s.body == "" for s in table.without_bodies())
+    assert table == SourceTable.of(SOURCES) and table != SourceTable.of(SOURCES[:2])
+    assert dict(table) == {s.id: s for s in SOURCES}
+    with pytest.raises(KeyError):
+        table["d"]
+    with pytest.raises(KeyError):
+        table.lengths(["d"])
+
+
+def test_a_source_table_keeps_only_the_bodies_asked_for_last() -> None:
+    many = [Source(f"s{i}", "S", f"Body {i}.", f"s{i}.md") for i in range(KEPT_SOURCES + 1)]
+    table = SourceTable.of(many)
+    first = table["s0"]
+    for source in many[1:]:
+        assert table[source.id] == source
+    assert table["s0"] == first and table["s0"] is not first  # decoded again
+
+
+def test_bodies_outside_their_text_or_not_their_length_are_refused() -> None:
+    good = SourceTable.of(SOURCES)
+    text, bounds = good.text, good.bounds
+    for row, column, value, fault in (
+        (0, 0, -1, "outside the text"),
+        (2, 1, len(text) + 1, "outside the text"),
+        (1, 1, 0, "outside the text"),  # ends before it starts
+        (0, 2, 13, "characters cannot be its bytes"),  # more characters than bytes
+        (1, 2, 5, "characters cannot be its bytes"),  # more than four bytes a character
+    ):
+        changed = bounds.copy()
+        changed[row, column] = value
+        with pytest.raises(ValueError, match=fault):
+            SourceTable(SOURCES, text, changed)
+    with pytest.raises(ValueError, match="appears twice"):
+        SourceTable(
+            [*SOURCES, SOURCES[0]],
+            text + b"x",
+            np.vstack([bounds, [[len(text), len(text) + 1, 1]]]),
+        )
+    with pytest.raises(ValueError, match="2 bodies for 3"):
+        SourceTable(SOURCES, text, bounds[:2])
+    # bytes that pass the checks but are not the body (only a build could write them)
+    shifted = bounds.copy()
+    shifted[1, 2] -= 1
+    with pytest.raises(ValueError, match="source b: 27 characters, not 26"):
+        SourceTable(SOURCES, text, shifted)["b"]
+    broken = text.replace("é".encode(), b"\xff\xff")
+    with pytest.raises(ValueError):  # UnicodeDecodeError
+        SourceTable(SOURCES, broken, bounds)["b"]
