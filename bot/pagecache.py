@@ -4,8 +4,8 @@ An index's large files are memory-mapped (:mod:`bot.vectors`). From a cold page 
 reboot, or once other work has pushed them out) a mapped file is read a few pages per fault:
 faiss copying the HNSW graph of a million passages out of its mapped file took 3.7-3.9 s that
 way, and each of the first questions then took 1.6-2.2 s while its search faulted the
-passages' vectors in. Asking for the whole file first with ``POSIX_FADV_WILLNEED`` (0.25-0.34 s
-for its 1.3 GB here) took the read to 0.06 s and those questions to 0.2-0.6 s.
+passages' vectors in. Asking for the whole file first with ``POSIX_FADV_WILLNEED`` (0.22-0.34 s
+for its 1.3 GB here) took the read to 0.06-0.09 s and those questions to 0.24-0.68 s.
 """
 
 from __future__ import annotations
