@@ -14,17 +14,21 @@ import os
 import stat
 from pathlib import Path
 
-#: How much each request asks for. The kernel reads at most its read-ahead window per
-#: request (128 KB by default; 8 MB on this project's machine) and skips the rest, so asking
-#: in windows of the common default has every byte read.
+#: How much each request asks for. The kernel reads at most the larger of its read-ahead window
+#: (128 KB by default; 8 MB on this project's machine) and the device's largest request per
+#: call and skips the rest, so asking in windows of the common default has every byte read.
 CHUNK = 128 << 10
 
 
 def prefetch(path: Path) -> None:
     """Ask the kernel to read all of ``path`` into the page cache. It only saves time later,
-    so a file that cannot be opened or advised about is left for its real read to report."""
+    so a file that cannot be opened or advised about is left for its real read to report, and
+    where the system has no such advice (macOS) nothing is done."""
+    if not hasattr(os, "posix_fadvise"):
+        return
     try:
-        handle = os.open(path, os.O_RDONLY)
+        # not blocking: a FIFO would wait for a writer before fstat could tell it is one
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
         return
     try:

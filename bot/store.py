@@ -195,6 +195,8 @@ def _without_body(source: Source) -> dict[str, Any]:
 def _sources(saved: list[dict[str, Any]], text: bytes | mmap.mmap) -> SourceTable:
     """The sources :meth:`Store.save` wrote, over the text of their bodies."""
     bounds = [entry["text"] for entry in saved]
+    if not all(isinstance(v, int) for where in bounds for v in where):  # numpy would convert
+        raise ValueError("a source's text is not where its bytes start and end, and its length")
     fields = [{k: v for k, v in entry.items() if k != "text"} for entry in saved]
     sources = [Source(**entry, body="") for entry in fields]
     return SourceTable(sources, text, np.array(bounds, dtype=np.int64).reshape(len(saved), 3))

@@ -262,9 +262,14 @@ class SourceTable(Mapping[str, Source]):
             self.bounds[:, CHARS],
         )
         size = end - start
-        # a character is one to four bytes in UTF-8
         if ((start < 0) | (size < 0) | (end > len(self._text))).any():
             raise ValueError("source table: a body lies outside the text of the bodies")
+        # back to back, as saved: a body moved by a byte would cut every quote from it askew
+        follows = np.array_equal(start, np.concatenate([[0], end])[: len(start)])
+        if not follows or (int(end[-1]) if len(end) else 0) != len(self._text):
+            raise ValueError("source table: the bodies do not fill the text one after another")
+        # a character is one to four bytes in UTF-8; each body's exact count is checked when it
+        # is decoded (a start does not read them: the file's SHA-256 vouches for its bytes)
         if ((chars > size) | (4 * chars < size)).any():
             raise ValueError("source table: a body's characters cannot be its bytes")
 
@@ -285,6 +290,9 @@ class SourceTable(Mapping[str, Source]):
 
     def __getitem__(self, source_id: str) -> Source:
         return self._kept(self._rows[source_id])
+
+    def __contains__(self, source_id: object) -> bool:  # Mapping's would decode the body
+        return source_id in self._rows
 
     def _make(self, row: int) -> Source:
         start, end, chars = self.bounds[row].tolist()

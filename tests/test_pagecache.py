@@ -43,4 +43,15 @@ def test_what_cannot_be_read_ahead_is_left_to_its_real_read(
     prefetch(tmp_path)  # a folder: nothing to advise about, no error either
     (tmp_path / "empty.bin").write_bytes(b"")
     prefetch(tmp_path / "empty.bin")
+    os.mkfifo(tmp_path / "pipe")
+    prefetch(tmp_path / "pipe")  # returns at once: no writer is waited for
     assert calls == []
+
+
+def test_a_system_without_the_advice_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mapped.bin"
+    path.write_bytes(b"\0" * 100)
+    monkeypatch.delattr(pagecache.os, "posix_fadvise")  # as on macOS
+    prefetch(path)

@@ -78,17 +78,27 @@ def _set(name: str, row: int, column: int, value: int) -> Changer:
     return _array(name, lambda a: a.__setitem__((row, column), value))
 
 
+def _no_sources(data: dict[str, Any], folder: Path) -> None:
+    data.update(sources=[])
+    (folder / "store-bodies.txt").write_bytes(b"")  # no bodies either: whole, but no sources
+
+
 CHANGES: list[tuple[Changer, str]] = [
     (lambda data, folder: data.pop("faq"), "'faq'"),
     (lambda data, folder: data["passages"].pop("ids"), "'ids'"),
     (lambda data, folder: data.update(faq_spans=[]), "FAQ entries, 0 quote spans"),
     (lambda data, folder: data.update(faq_spans=[10**6] * len(data["faq"])), "FAQ quote"),
     (lambda data, folder: data.update(faq_spans=[-1] * len(data["faq"])), "FAQ quote"),
-    (lambda data, folder: data.update(sources=[]), "a passage's source"),
+    (lambda data, folder: _no_sources(data, folder), "a passage's source"),
     (lambda data, folder: data["sources"][0].pop("text"), "'text'"),
     (lambda data, folder: data["sources"][0].update(text=[0, 10**9, 5]), "outside the text"),
     (lambda data, folder: (folder / "store-bodies.txt").write_bytes(b""), "outside the text"),
     (lambda data, folder: data["sources"][1].update(id=data["sources"][0]["id"]), "twice"),
+    # moved by a byte, or bytes left over: every quote would be cut askew or from elsewhere
+    (lambda data, folder: data["sources"][0]["text"].__setitem__(0, 1), "one after another"),
+    (lambda data, folder: (folder / "store-bodies.txt").open("ab").write(b"x"), "one after"),
+    (lambda data, folder: data["sources"][0].update(text=["0", 10, 10]), "not where its bytes"),
+    (lambda data, folder: data["sources"][0].update(text=[0.5, 10, 10]), "not where its bytes"),
     (lambda data, folder: data["passages"]["ids"].pop(), "ids for"),
     (lambda data, folder: data["passages"].update(sources=[]), "column 0 outside"),
     (lambda data, folder: data["passages"].update(headings=[]), "column 1 outside"),

@@ -84,6 +84,10 @@ def test_a_row_counted_back_is_the_same_row_and_few_objects_are_kept() -> None:
 def test_a_source_table_gives_back_each_body_decoded_only_when_asked_for() -> None:
     table = SourceTable.of(SOURCES)
     assert list(table) == ["a", "b", "c"] and len(table) == 3
+    assert "b" in table and "d" not in table
+    table.lengths(["a", "b"])
+    table.without_bodies()
+    assert table._kept.cache_info().currsize == 0  # none of that decoded a body
     assert [table[s.id] for s in SOURCES] == list(SOURCES)  # non-ASCII and empty bodies too
     assert table["b"] is table["b"]  # decoded once, then kept
     # offsets count characters, not bytes: the checks need each body's, without decoding it
@@ -93,6 +97,7 @@ def test_a_source_table_gives_back_each_body_decoded_only_when_asked_for() -> No
     assert all(s.body == "" for s in table.without_bodies())
     assert table == SourceTable.of(SOURCES) and table != SourceTable.of(SOURCES[:2])
     assert dict(table) == {s.id: s for s in SOURCES}
+    assert len(SourceTable.of([])) == 0 and SourceTable.of([]).bounds.shape == (0, 3)
     with pytest.raises(KeyError):
         table["d"]
     with pytest.raises(KeyError):
@@ -122,6 +127,12 @@ def test_bodies_outside_their_text_or_not_their_length_are_refused() -> None:
         changed[row, column] = value
         with pytest.raises(ValueError, match=fault):
             SourceTable(SOURCES, text, changed)
+    moved = bounds.copy()
+    moved[0, :2] += 1  # a byte later: still inside the text, but not where it was saved
+    with pytest.raises(ValueError, match="one after another"):
+        SourceTable(SOURCES, text, moved)
+    with pytest.raises(ValueError, match="one after another"):
+        SourceTable(SOURCES, text + b" ", bounds)  # bytes no body claims
     with pytest.raises(ValueError, match="appears twice"):
         SourceTable(
             [*SOURCES, SOURCES[0]],
