@@ -14,8 +14,8 @@ import dataclasses
 import functools
 import mmap
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import SupportsIndex, overload
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import SupportsIndex, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -80,7 +80,7 @@ class SpanTable(Sequence[Span]):
 
     def __init__(self, rows: npt.ArrayLike) -> None:
         self.rows = frozen(rows, 5)
-        self._kept = functools.lru_cache(maxsize=KEPT)(self._make)
+        self._kept = _keeping(KEPT, functools.partial(_span, self.rows))
 
     @classmethod
     def of(cls, spans: Iterable[Span]) -> SpanTable:
@@ -102,9 +102,6 @@ class SpanTable(Sequence[Span]):
         if isinstance(key, slice):
             return SpanTable(self.rows[key])
         return self._kept(row_of(key, len(self.rows)))
-
-    def _make(self, row: int) -> Span:
-        return Span(*self.rows[row].tolist())
 
     def __iter__(self) -> Iterator[Span]:  # all of them (a build): none kept
         return (Span(*row) for row in self.rows.tolist())
@@ -132,7 +129,9 @@ class PassageTable(Sequence[Passage]):
         self.headings = tuple(headings)
         self.rows = frozen(rows, 6)
         self.sentences = frozen(sentences, 2)
-        self._kept = functools.lru_cache(maxsize=KEPT)(self._make)
+        parts = (self.ids, self.sources, self.headings, self.rows, self.sentences)
+        self._make = functools.partial(_passage, *parts)
+        self._kept = _keeping(KEPT, self._make)
         self._check()
 
     @classmethod
@@ -187,17 +186,6 @@ class PassageTable(Sequence[Passage]):
             return tuple(self._make(i) for i in range(len(self))[key])
         return self._kept(row_of(key, len(self.rows)))
 
-    def _make(self, row: int) -> Passage:
-        source, heading, start, end, first, last = self.rows[row].tolist()
-        return Passage(
-            id=self.ids[row],
-            source_id=self.sources[source],
-            headings=self.headings[heading],
-            start=start,
-            end=end,
-            sentences=tuple(Sentence(s, e) for s, e in self.sentences[first:last].tolist()),
-        )
-
     def __iter__(self) -> Iterator[Passage]:  # all of them (a build): none kept
         return (self._make(row) for row in range(len(self)))
 
@@ -237,7 +225,9 @@ class SourceTable(Mapping[str, Source]):
         self._text = text
         self.bounds = frozen(bounds, 3)
         self._rows = {source.id: row for row, source in enumerate(self._sources)}
-        self._kept = functools.lru_cache(maxsize=KEPT_SOURCES)(self._make)
+        self._kept = _keeping(
+            KEPT_SOURCES, functools.partial(_source, self._sources, self._text, self.bounds)
+        )
         self._check()
 
     @classmethod
@@ -294,13 +284,6 @@ class SourceTable(Mapping[str, Source]):
     def __contains__(self, source_id: object) -> bool:  # Mapping's would decode the body
         return source_id in self._rows
 
-    def _make(self, row: int) -> Source:
-        start, end, chars = self.bounds[row].tolist()
-        body = self._text[start:end].decode("utf-8")
-        if len(body) != chars:  # the file is hash-checked: only a build could write this
-            raise ValueError(f"source {self._sources[row].id}: {len(body)} characters, not {chars}")
-        return dataclasses.replace(self._sources[row], body=body)
-
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)
 
@@ -314,3 +297,47 @@ class SourceTable(Mapping[str, Source]):
         return same and self._text[:] == other._text[:]
 
     __hash__ = None  # type: ignore[assignment]  # compared by value, not hashed
+
+
+T = TypeVar("T")
+
+
+def _keeping(size: int, make: Callable[[int], T]) -> Callable[[int], T]:
+    """``make``, keeping the ``size`` objects most recently made. ``make`` must not hold its
+    table: a table whose cache held it back would be freed only by a full garbage collection,
+    and an index replaced by a reload would keep its files mapped (and, once its folder is
+    removed, their disk space) until then."""
+    return functools.lru_cache(maxsize=size)(make)
+
+
+def _span(rows: Table, row: int) -> Span:
+    return Span(*rows[row].tolist())
+
+
+def _passage(
+    ids: tuple[str, ...],
+    sources: tuple[str, ...],
+    headings: tuple[tuple[str, ...], ...],
+    rows: Table,
+    sentences: Table,
+    row: int,
+) -> Passage:
+    source, heading, start, end, first, last = rows[row].tolist()
+    return Passage(
+        id=ids[row],
+        source_id=sources[source],
+        headings=headings[heading],
+        start=start,
+        end=end,
+        sentences=tuple(Sentence(s, e) for s, e in sentences[first:last].tolist()),
+    )
+
+
+def _source(
+    sources: tuple[Source, ...], text: bytes | mmap.mmap, bounds: Table, row: int
+) -> Source:
+    start, end, chars = bounds[row].tolist()
+    body = text[start:end].decode("utf-8")
+    if len(body) != chars:  # the file is hash-checked: only a build could write this
+        raise ValueError(f"source {sources[row].id}: {len(body)} characters, not {chars}")
+    return dataclasses.replace(sources[row], body=body)

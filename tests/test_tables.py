@@ -1,3 +1,8 @@
+import gc
+import weakref
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -149,3 +154,27 @@ def test_bodies_outside_their_text_or_not_their_length_are_refused() -> None:
     broken = text.replace("é".encode(), b"\xff\xff")
     with pytest.raises(ValueError):  # UnicodeDecodeError
         SourceTable(SOURCES, broken, bounds)["b"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: (SpanTable.of(SPANS), 0),
+        lambda: (PassageTable.of(PASSAGES), 0),
+        lambda: (SourceTable.of(SOURCES), "b"),
+    ],
+)
+def test_a_table_that_made_objects_is_freed_without_the_garbage_collector(
+    make: Callable[[], tuple[Any, Any]],
+) -> None:
+    # a reload drops the old index: its mapped files must go then, not at some later full
+    # collection (its folder is removed, and a mapped file keeps its disk space)
+    table, key = make()
+    table[key]  # an object made and kept
+    gone = weakref.ref(table)
+    gc.disable()
+    try:
+        del table
+        assert gone() is None
+    finally:
+        gc.enable()
