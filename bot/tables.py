@@ -220,7 +220,9 @@ class SourceTable(Mapping[str, Source]):
     ) -> None:
         """``sources``: each source with its body left empty; ``text``: every body's UTF-8
         bytes; ``bounds``: a row for each (:data:`BYTE_START`, :data:`BYTE_END`,
-        :data:`CHARS`). ValueError when an id repeats or a body lies outside the text."""
+        :data:`CHARS`). ValueError when an id repeats, or the bodies do not fill the text back to
+        back (as :meth:`of` and :meth:`bot.store.Store.save` lay them), or a body's characters
+        cannot be its bytes."""
         self._sources = tuple(dataclasses.replace(source, body="") for source in sources)
         self._text = text
         self.bounds = frozen(bounds, 3)
