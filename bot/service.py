@@ -79,7 +79,7 @@ def _knowledge_hashes(settings: Settings) -> dict[str, str]:
     """The SHA-256 of every knowledge file, as :func:`bot.knowledge.hash_knowledge` finds them,
     each remembered while the file is unchanged (:mod:`bot.hashmemo`), in the index folder: the
     knowledge folder is the curators'. At a million passages reading 227 MB of sources took
-    0.18-0.19 s of every start warm, 0.35-0.65 s cold. A file gone meanwhile hashes as "",
+    0.18-0.19 s of every start warm, 0.35-1.12 s cold. A file gone meanwhile hashes as "",
     which no manifest holds: the index is then stale and the build reads the folder again."""
     folder = settings.knowledge_dir
     memo = HashMemo(folder, settings.index_dir / KNOWLEDGE_MEMO)
