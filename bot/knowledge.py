@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,14 @@ def knowledge_files(knowledge_dir: Path) -> list[Path]:
     return files + [path for path in extra if path.exists()]
 
 
-def hash_knowledge(knowledge_dir: Path) -> dict[str, str]:
-    """SHA-256 of every knowledge file, keyed by its path relative to the folder."""
-    return {
-        path.relative_to(knowledge_dir).as_posix(): sha256_file(path)
-        for path in knowledge_files(knowledge_dir)
-    }
+def hash_knowledge(
+    knowledge_dir: Path, sha256: Callable[[str], str] | None = None
+) -> dict[str, str]:
+    """SHA-256 of every knowledge file, keyed by its path relative to the folder: read from
+    each file, or given by ``sha256`` for that relative path (a memo, see bot.service)."""
+    names = [path.relative_to(knowledge_dir).as_posix() for path in knowledge_files(knowledge_dir)]
+    digest = sha256 or (lambda name: sha256_file(knowledge_dir / name))
+    return {name: digest(name) for name in names}
 
 
 def _split_front_matter(text: str) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from bot.canary import run_canaries
 from bot.embed import CachedEmbedder, Embedder, EmbedderError, OnnxEmbedder, load_embedder
 from bot.hashmemo import HashMemo
 from bot.index import IndexError_, LoadedIndex, check_dimension, load_index, staleness
-from bot.knowledge import knowledge_files, load_knowledge
+from bot.knowledge import hash_knowledge, load_knowledge
 from bot.onnxcheck import onnx_problem
 from bot.retrieve import Retriever
 from bot.safety_rules import SafetyRules, SafetyRulesError, load_rules
@@ -81,10 +81,8 @@ def _knowledge_hashes(settings: Settings) -> dict[str, str]:
     knowledge folder is the curators'. At a million passages reading 227 MB of sources took
     0.18-0.19 s of every start warm, 0.35-1.12 s cold. A file gone meanwhile hashes as "",
     which no manifest holds: the index is then stale and the build reads the folder again."""
-    folder = settings.knowledge_dir
-    memo = HashMemo(folder, settings.index_dir / KNOWLEDGE_MEMO)
-    names = [path.relative_to(folder).as_posix() for path in knowledge_files(folder)]
-    hashes = {name: memo.sha256(name) or "" for name in names}
+    memo = HashMemo(settings.knowledge_dir, settings.index_dir / KNOWLEDGE_MEMO)
+    hashes = hash_knowledge(settings.knowledge_dir, lambda name: memo.sha256(name) or "")
     if settings.index_dir.is_dir():  # none before the first build: nothing to remember in
         memo.save()
     return hashes
