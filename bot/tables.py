@@ -224,11 +224,11 @@ class SourceTable(Mapping[str, Source]):
         back (as :meth:`of` and :meth:`bot.store.Store.save` lay them), or a body's characters
         cannot be its bytes."""
         self._sources = tuple(dataclasses.replace(source, body="") for source in sources)
-        self._text = text
+        self.text = text  # every body's UTF-8 bytes, as bot.store.Store.save writes them
         self.bounds = frozen(bounds, 3)
         self._rows = {source.id: row for row, source in enumerate(self._sources)}
         self._kept = _keeping(
-            KEPT_SOURCES, functools.partial(_source, self._sources, self._text, self.bounds)
+            KEPT_SOURCES, functools.partial(_source, self._sources, self.text, self.bounds)
         )
         self._check()
 
@@ -254,21 +254,16 @@ class SourceTable(Mapping[str, Source]):
             self.bounds[:, CHARS],
         )
         size = end - start
-        if ((start < 0) | (size < 0) | (end > len(self._text))).any():
+        if ((start < 0) | (size < 0) | (end > len(self.text))).any():
             raise ValueError("source table: a body lies outside the text of the bodies")
         # back to back, as saved: a body moved by a byte would cut every quote from it askew
         follows = np.array_equal(start, np.concatenate([[0], end])[: len(start)])
-        if not follows or (int(end[-1]) if len(end) else 0) != len(self._text):
+        if not follows or (int(end[-1]) if len(end) else 0) != len(self.text):
             raise ValueError("source table: the bodies do not fill the text one after another")
         # a character is one to four bytes in UTF-8; each body's exact count is checked when it
         # is decoded (a start does not read them: the file's SHA-256 vouches for its bytes)
         if ((chars > size) | (4 * chars < size)).any():
             raise ValueError("source table: a body's characters cannot be its bytes")
-
-    @property
-    def text(self) -> bytes | mmap.mmap:
-        """Every body's UTF-8 bytes, as saved (:meth:`bot.store.Store.save`)."""
-        return self._text
 
     def without_bodies(self) -> tuple[Source, ...]:
         """Every source, in order, its body left empty (what a start reads)."""
@@ -296,7 +291,7 @@ class SourceTable(Mapping[str, Source]):
         if not isinstance(other, SourceTable):
             return False
         same = self._sources == other._sources and np.array_equal(self.bounds, other.bounds)
-        return same and self._text[:] == other._text[:]
+        return same and self.text[:] == other.text[:]
 
     __hash__ = None  # type: ignore[assignment]  # compared by value, not hashed
 
