@@ -80,8 +80,10 @@ def describe(spec: dict[str, Any]) -> str:
             f"flat, not searched (candidates: the spans of {spec['passages']} passages the "
             f"passages' search puts forward; probe recall {spec['recall_at_10']})"
         )
+    # "sq8": bot.vectors.HNSW_CODES (this module stays free of faiss)
+    codes = " over 8-bit codes, re-scored exactly," if spec.get("codes") == "sq8" else ""
     return (
-        f"HNSW M {spec['M']}, efConstruction {spec['ef_construction']}, "
+        f"HNSW M {spec['M']}, efConstruction {spec['ef_construction']},{codes} "
         f"efSearch {spec['ef_search']} (probe recall {spec['recall_at_10']})"
     )
 

@@ -24,8 +24,19 @@ EXACT_MAX = 20_000
 #: HNSW graph degree and build effort (faiss's default effort is 40; 80 gives a better graph).
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
+#: An HNSW graph walks 8-bit codes of the vectors (a quarter of their bytes; faiss's scalar
+#: quantiser, one range a dimension), and the rows it finds are scored again exactly from the full
+#: vectors kept beside them, REFINE_EXTRA more rows than asked for. Walking a graph is mostly
+#: waiting on memory: at a million synthetic passages, efSearch 512, one query took 3.87 ms
+#: against 6.77 ms over the full vectors (recall@10 0.9725 against 0.9715), and the graph built
+#: in 480 s against 659 s (measured 2026-12-07; README, *Scale*).
+HNSW_CODES = "sq8"
+#: At 200 000 synthetic vectors, ten rows found from the codes alone had recall@10 0.9885, ten
+#: re-scored out of twenty 0.999, as many as the full vectors' graph (0.9995).
+REFINE_EXTRA = 10
 #: Search effort starts here and doubles (up to EF_SEARCH_MAX) until recall@10 against exact
-#: search reaches RECALL_TARGET on RECALL_PROBES query-like points.
+#: search reaches RECALL_TARGET on RECALL_PROBES query-like points, then is bisected back
+#: between the last effort short of it and the first to reach it (see least_effort).
 HNSW_EF_SEARCH = 32
 EF_SEARCH_MAX = 1024
 RECALL_TARGET = 0.95
@@ -54,8 +65,10 @@ class VectorIndex:
         self._index = index
         self.spec = spec
         self._owner = owner  # what holds the memory ``index`` searches, when not itself
+        self._refined = spec.get("codes") == HNSW_CODES  # see HNSW_CODES
         if spec["type"] == "hnsw":
-            index.hnsw.efSearch = int(spec["ef_search"])
+            graph: Any = faiss.downcast_index(index.base_index) if self._refined else index
+            graph.hnsw.efSearch = int(spec["ef_search"])
 
     @property
     def ntotal(self) -> int:
@@ -74,15 +87,25 @@ class VectorIndex:
         return int(self._index.d)
 
     def search(self, queries: Vectors, k: int) -> tuple[Scores, Rows]:
-        """The top-k rows and inner products for each query row (rows -1 where none)."""
-        scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        """The top-k rows and inner products for each query row (rows -1 where none).
+
+        The inner products are exact whatever the index: a graph over codes has its rows
+        scored again from the full vectors."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if not self._refined or k <= 0:
+            scores, rows = self._index.search(queries, k)
+            return scores, rows
+        # faiss asks the graph for int(k * k_factor) rows: the half keeps rounding off that
+        wider = faiss.IndexRefineSearchParameters()
+        wider.k_factor = (k + REFINE_EXTRA + 0.5) / k
+        scores, rows = self._index.search(queries, k, params=wider)
         return scores, rows
 
     def vectors(self, rows: Sequence[int]) -> Vectors:
-        """The stored vectors of ``rows``, in order (exact: both index types keep full vectors)."""
+        """The stored vectors of ``rows``, in order (exact: every index type keeps full vectors)."""
         if not len(rows):
             return np.zeros((0, self.dimension), dtype=np.float32)
-        found = self._index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        found = self._flat.reconstruct_batch(np.asarray(rows, dtype=np.int64))
         return np.asarray(found, dtype=np.float32)
 
     def score(self, query: Vectors, rows: Rows) -> Scores:
@@ -119,7 +142,8 @@ class VectorIndex:
         alive). What an approximate search's results are measured against."""
         if self.spec["type"] == "flat":
             return self if self.searched else VectorIndex(self._index, {"type": "flat"}, self)
-        return VectorIndex(faiss.downcast_index(self._index.storage), {"type": "flat"}, self)
+        full = self._index.refine_index if self._refined else self._index.storage
+        return VectorIndex(faiss.downcast_index(full), {"type": "flat"}, self)
 
     def save(self, path: Path) -> None:
         """Write the index to ``path``."""
@@ -141,10 +165,28 @@ class VectorIndex:
         if spec.get("type") == "hnsw":
             prefetch(path)
         index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
-        wanted = {"flat": faiss.IndexFlatIP, "hnsw": faiss.IndexHNSWFlat}.get(str(spec.get("type")))
-        if wanted is None or not isinstance(index, wanted):
+        if _kind_of(index) != _kind_of_spec(spec):
             raise VectorIndexError(f"{path} is a {type(index).__name__}, the manifest says {spec}")
         return cls(index, spec)
+
+
+def _kind_of(index: Any) -> tuple[type, ...]:
+    """The faiss types an index read from a file is made of (a refined graph: two)."""
+    if isinstance(index, faiss.IndexRefineFlat):
+        return (type(index), type(faiss.downcast_index(index.base_index)))
+    return (type(index),)
+
+
+def _kind_of_spec(spec: dict[str, Any]) -> tuple[type, ...] | None:
+    """The faiss types an index of ``spec`` is made of (an HNSW graph indexed before its
+    codes, over full vectors, is still read); None for a spec of no known type."""
+    if spec.get("type") == "flat":
+        return (faiss.IndexFlatIP,)
+    if spec.get("type") != "hnsw":
+        return None
+    if spec.get("codes") == HNSW_CODES:
+        return (faiss.IndexRefineFlat, faiss.IndexHNSWSQ)
+    return (faiss.IndexHNSWFlat,) if "codes" not in spec else None
 
 
 @contextmanager
@@ -176,7 +218,12 @@ def plan_index(count: int, exact_max: int = EXACT_MAX, searched: bool = True) ->
         return {"type": "flat"}
     if not searched:
         return {"type": "flat", "searched": False}
-    return {"type": "hnsw", "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION}
+    return {
+        "type": "hnsw",
+        "M": HNSW_M,
+        "ef_construction": HNSW_EF_CONSTRUCTION,
+        "codes": HNSW_CODES,
+    }
 
 
 def exact_neighbours(vectors: Vectors, queries: Vectors, k: int) -> Rows:
@@ -227,8 +274,13 @@ def build_vector_index(
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(vectors)
         return VectorIndex(flat, spec)
-    graph = faiss.IndexHNSWFlat(vectors.shape[1], HNSW_M, faiss.METRIC_INNER_PRODUCT)
-    graph.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    # the graph over 8-bit codes (SQ8), the full vectors beside it (RFlat): see HNSW_CODES
+    graph: Any = faiss.index_factory(
+        vectors.shape[1], f"HNSW{HNSW_M},SQ8,RFlat", faiss.METRIC_INNER_PRODUCT
+    )
+    codes: Any = faiss.downcast_index(graph.base_index)
+    codes.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    graph.train(vectors)  # each dimension's range, for its codes
     graph.add(vectors)
     queries = probe_queries(vectors, RECALL_PROBES)
     truth = exact_neighbours(vectors, queries, min(10, len(vectors)))
@@ -244,21 +296,33 @@ def least_effort(
     fewest: int, most: int, recall_of: Callable[[int], float], min_gain: float | None = None
 ) -> tuple[int, float]:
     """The least effort (a graph's efSearch, rows put forward …) whose recall, rounded to four
-    places, reaches RECALL_TARGET, and that recall: doubling from ``fewest``. Short of the
-    target it stops at ``most``, or, given ``min_gain``, as soon as a doubling gains less than
-    that (keeping the effort before, which costs less to search).
+    places, reaches RECALL_TARGET, and that recall: doubling from ``fewest``, then bisecting
+    between the last effort short of the target and the first to reach it, to within an
+    eighth of the latter (at a million synthetic passages, efSearch 384 reached 0.951 where
+    doubling gave 512, each search 28 % slower; a few more recall measurements at build).
+    Short of the target it stops at ``most``, or, given ``min_gain``, as soon as a doubling
+    gains less than that (keeping the effort before, which costs less to search).
 
     Decided on the rounded value, the one recorded, so a manifest never reads as meeting a
     missed target; a gain is rounded too (0.813 - 0.803 is just under 0.01 in floating point).
     """
-    effort, recall = fewest, round(recall_of(fewest), 4)
+    short, (effort, recall) = None, (fewest, round(recall_of(fewest), 4))
     while recall < RECALL_TARGET and effort < most:
         more = min(2 * effort, most)
         better = round(recall_of(more), 4)
         gained = round(better - recall, 4)
         if better < RECALL_TARGET and min_gain is not None and gained < min_gain:
             break
-        effort, recall = more, better
+        short, (effort, recall) = effort, (more, better)
+    if short is None or recall < RECALL_TARGET:
+        return effort, recall
+    while effort - short > max(1, effort // 8):  # neighbours cannot be bisected
+        middle = (short + effort) // 2
+        reached = round(recall_of(middle), 4)
+        if reached >= RECALL_TARGET:
+            effort, recall = middle, reached
+        else:
+            short = middle
     return effort, recall
 
 

@@ -129,14 +129,14 @@ def test_the_builds_recall_through_passages_is_what_the_retriever_keeps(
 def test_the_build_puts_forward_as_many_passages_as_the_target_needs(
     tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # from 3 passages, doubling: 3 miss the target (above), all 23 meet it
+    # from 3 passages, doubling, then bisecting back: 3 miss the target (above), all 23 meet it
     monkeypatch.setattr(builder, "CANDIDATES", 3)
     monkeypatch.setattr(builder, "PASSAGES_MAX", 48)
     knowledge = load_knowledge(ROOT / "knowledge")
     build_index(tmp_path, knowledge, fake_embedder.name, lambda: fake_embedder, exact_max=0)
     loaded = load_index(tmp_path, fake_embedder.name)
     spec = loaded.manifest["vector_index"]["spans"]
-    assert spec["passages"] in (6, 12, 24) and spec["recall_at_10"] >= RECALL_TARGET
+    assert 3 < spec["passages"] <= 24 and spec["recall_at_10"] >= RECALL_TARGET
     # the retriever searches as many as the manifest says (not CANDIDATES: 200, all 23 here)
     spec["passages"] = 5
     retriever = Retriever(loaded, fake_embedder)

@@ -18,7 +18,9 @@ def test_run_scale_measures_exact_chosen_and_bm25_for_each_size() -> None:
     ]
     by = {(r.size, r.what): r for r in rows}
     assert by[1500, "vectors: chosen"].note == "flat"  # under the threshold: exact
-    assert by[3000, "vectors: chosen"].note.startswith("HNSW M 32, efConstruction 80, efSearch")
+    assert by[3000, "vectors: chosen"].note.startswith(
+        "HNSW M 32, efConstruction 80, over 8-bit codes, re-scored exactly, efSearch"
+    )
     assert by[3000, "vectors: exact"].recall_at_10 == 1.0
     assert 0.9 <= (by[3000, "vectors: chosen"].recall_at_10 or 0) <= 1.0
     assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)

@@ -9,7 +9,9 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     assert exact.what == "whole search, 4 spans a passage: exact"
     assert exact.build_s is None and exact.note == "the same vectors, flat"
     assert chosen.what == "whole search, 4 spans a passage: chosen"
-    assert chosen.note.startswith("passages HNSW M 32, efConstruction 80, efSearch")
+    assert chosen.note.startswith(
+        "passages HNSW M 32, efConstruction 80, over 8-bit codes, re-scored exactly, efSearch"
+    )
     spans = "; spans flat, not searched (candidates: the spans of "
     assert spans in chosen.note and chosen.note.endswith(")")
     assert " passages the passages' search puts forward; probe recall " in chosen.note
