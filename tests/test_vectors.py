@@ -247,6 +247,39 @@ def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
         omp.omp_set_num_threads(before)
 
 
+class _CountingGraph:
+    """A refined graph that notes how many OpenMP threads faiss may use when it searches."""
+
+    def __init__(self, graph: object) -> None:
+        self._graph = graph
+        self.threads: list[int] = []
+
+    def search(self, *args: object, **kwargs: object) -> object:
+        self.threads.append(vector_module.faiss.omp_get_max_threads())
+        return self._graph.search(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_one_query_through_the_codes_runs_on_one_thread_a_batch_on_all() -> None:
+    # the re-scoring opens a team of threads even for one query: its idle worker spun on the
+    # other core, beside BM25 (bot.retrieve), doubling the search's CPU
+    vectors = _unit_vectors(3000)
+    index = build_vector_index(vectors, exact_max=100)
+    queries = probe_queries(vectors, 5, seed=3)
+    expected = index.search(queries, 10)
+    counting = _CountingGraph(index._index)
+    index._index = counting
+    omp = vector_module.faiss
+    before = omp.omp_get_max_threads()
+    omp.omp_set_num_threads(3)  # not 1 already, on any machine
+    try:
+        assert np.array_equal(index.search(queries[:1], 10)[1], expected[1][:1])
+        assert np.array_equal(index.search(queries, 10)[1], expected[1])
+        assert counting.threads == [1, 3]  # a build's probes are searched by every thread
+        assert omp.omp_get_max_threads() == 3
+    finally:
+        omp.omp_set_num_threads(before)
+
+
 def test_recall_counts_shared_rows() -> None:
     vectors = _unit_vectors(50)
     queries = vectors[:4]
