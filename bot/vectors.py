@@ -304,7 +304,8 @@ def least_effort(
     places, reaches RECALL_TARGET, and that recall: doubling from ``fewest``, then bisecting
     between the last effort short of the target and the first to reach it, to within an
     eighth of the latter (at a million synthetic passages, efSearch 384 reached 0.951 where
-    doubling gave 512, each search 28 % slower; a few more recall measurements at build).
+    doubling gave 512: a search at 384 took 28 % less time; a few more recall measurements at
+    build).
     Short of the target it stops at ``most``, or, given ``min_gain``, as soon as a doubling
     gains less than that (keeping the effort before, which costs less to search).
 
