@@ -312,14 +312,15 @@ def least_effort(
     Decided on the rounded value, the one recorded, so a manifest never reads as meeting a
     missed target; a gain is rounded too (0.813 - 0.803 is just under 0.01 in floating point).
     """
-    short, (effort, recall) = None, (fewest, round(recall_of(fewest), 4))
+    short: int | None = None  # the last effort short of the target, once one was passed
+    effort, recall = fewest, round(recall_of(fewest), 4)
     while recall < RECALL_TARGET and effort < most:
         more = min(2 * effort, most)
         better = round(recall_of(more), 4)
         gained = round(better - recall, 4)
         if better < RECALL_TARGET and min_gain is not None and gained < min_gain:
             break
-        short, (effort, recall) = effort, (more, better)
+        short, effort, recall = effort, more, better
     if short is None or recall < RECALL_TARGET:
         return effort, recall
     while effort - short > max(1, effort // 8):  # neighbours cannot be bisected

@@ -217,16 +217,24 @@ def test_scores_by_row_are_the_searchs_own_bit_for_bit(tmp_path: Path) -> None:
                 index.score(query_, np.array(rows_))
 
 
-class _CountingFlat:
-    """A flat index that notes how many OpenMP threads faiss may use when it scores rows."""
+class _CountingThreads:
+    """An index that notes how many OpenMP threads faiss may use whenever ``method`` is called."""
 
-    def __init__(self, flat: object) -> None:
-        self._flat = flat
+    def __init__(self, inner: object, method: str) -> None:
+        self._inner = inner
+        self._method = method
         self.threads: list[int] = []
 
-    def compute_distance_subset(self, *args: object) -> None:
-        self.threads.append(vector_module.faiss.omp_get_max_threads())
-        self._flat.compute_distance_subset(*args)  # type: ignore[attr-defined]
+    def __getattr__(self, name: str) -> object:
+        found = getattr(self._inner, name)
+        if name != self._method:
+            return found
+
+        def counted(*args: object, **kwargs: object) -> object:
+            self.threads.append(vector_module.faiss.omp_get_max_threads())
+            return found(*args, **kwargs)
+
+        return counted
 
 
 def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
@@ -234,7 +242,7 @@ def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
     index = build_vector_index(_unit_vectors(100))
     query, rows = _unit_vectors(1, seed=3)[0], np.arange(0, 100, 7)
     expected = index.score(query, rows)
-    counting = _CountingFlat(index._flat)
+    counting = _CountingThreads(index._flat, "compute_distance_subset")
     index.__dict__["_flat"] = counting  # the cached flat view, replaced
     omp = vector_module.faiss
     before = omp.omp_get_max_threads()
@@ -247,18 +255,6 @@ def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
         omp.omp_set_num_threads(before)
 
 
-class _CountingGraph:
-    """A refined graph that notes how many OpenMP threads faiss may use when it searches."""
-
-    def __init__(self, graph: object) -> None:
-        self._graph = graph
-        self.threads: list[int] = []
-
-    def search(self, *args: object, **kwargs: object) -> object:
-        self.threads.append(vector_module.faiss.omp_get_max_threads())
-        return self._graph.search(*args, **kwargs)  # type: ignore[attr-defined]
-
-
 def test_one_query_through_the_codes_runs_on_one_thread_a_batch_on_all() -> None:
     # the re-scoring opens a team of threads even for one query: its idle worker spun on the
     # other core, beside BM25 (bot.retrieve), doubling the search's CPU
@@ -266,7 +262,7 @@ def test_one_query_through_the_codes_runs_on_one_thread_a_batch_on_all() -> None
     index = build_vector_index(vectors, exact_max=100)
     queries = probe_queries(vectors, 5, seed=3)
     expected = index.search(queries, 10)
-    counting = _CountingGraph(index._index)
+    counting = _CountingThreads(index._index, "search")
     index._index = counting
     omp = vector_module.faiss
     before = omp.omp_get_max_threads()
