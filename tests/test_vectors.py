@@ -344,6 +344,29 @@ def test_a_graph_walks_8_bit_codes_and_scores_what_it_finds_again_exactly(
     assert recall_at(built, queries, exact_neighbours(vectors, queries, 10)) >= 0.9
 
 
+def test_a_graph_asked_for_more_rows_than_its_effort_walks_as_many() -> None:
+    # faiss walks efSearch candidates whatever k is and pads the rows with what it passed:
+    # with efSearch 16, 200 rows held 0.67 of the exact 200 best (0.73 over full vectors)
+    vectors = _unit_vectors(3000)
+    faiss = vector_module.faiss
+    full = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    full.add(vectors)  # a graph indexed before the codes
+    spec = {"type": "hnsw", "M": 32, "ef_construction": 40, "recall_at_10": 0.99}
+    built = build_vector_index(vectors, exact_max=100)
+    queries = probe_queries(vectors, 50, seed=3)
+    truth = exact_neighbours(vectors, queries, 200)
+    for index, kind in ((built._index, built.spec), (full, spec)):
+        weak = VectorIndex(index, kind | {"ef_search": 16})
+        _, rows = weak.search(queries, 200)
+        _, wide = VectorIndex(index, kind | {"ef_search": 210}).search(queries, 200)
+        assert np.array_equal(rows, wide)  # the codes' graph is asked for 210 rows
+        shared = [len(set(found) & set(best)) for found, best in zip(rows, truth, strict=True)]
+        assert np.mean(shared) / 200 >= 0.99
+        # ten rows: a walk as long as its effort (or the 20 rows asked of it), not widened more
+        _, ten = weak.search(queries, 10)
+        assert not np.array_equal(ten, wide[:, :10])
+
+
 def test_a_graph_over_full_vectors_indexed_before_the_codes_is_still_read(tmp_path: Path) -> None:
     vectors = _unit_vectors(3000)
     faiss = vector_module.faiss  # what an index built before the codes holds
