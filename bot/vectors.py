@@ -34,6 +34,12 @@ HNSW_CODES = "sq8"
 #: At 200 000 synthetic vectors, ten rows found from the codes alone had recall@10 0.9885, ten
 #: re-scored out of twenty 0.999, as many as the full vectors' graph (0.9995).
 REFINE_EXTRA = 10
+#: A graph asked for at least 1/WALK_SHARE_MAX of its rows is searched exactly instead: a walk
+#: as long as the rows asked (see VectorIndex._walk) then costs more than reading every vector.
+#: One query, p50: at 25 000 synthetic passages, 1 000 rows took 2.2-2.6 ms walking against
+#: 3.5-4.4 ms exactly, 5 000 rows 12.4-13.9 against 5.4-5.7, all of them 142 against 8.3-8.7;
+#: at 200 000, 1 600 rows 8.3-8.4 against 27.5-28.5 ms, 8 000 rows 43.3-43.5 against 33.8-34.4.
+WALK_SHARE_MAX = 32
 #: Search effort starts here and doubles (up to EF_SEARCH_MAX) until recall@10 against exact
 #: search reaches RECALL_TARGET on RECALL_PROBES query-like points, then is bisected back
 #: between the last effort short of it and the first to reach it (see least_effort).
@@ -46,8 +52,8 @@ RECALL_PROBES = 200
 #: their ten closest, or reaches RECALL_TARGET (bot.vectors.through_candidates). At 200 000
 #: synthetic passages the build puts forward 1 000 (probe recall 0.95), and the whole search
 #: finds 0.987 of its exact ten best at 11.0 ms p50, against 0.979 at 4.2 ms with 200; at a
-#: million it keeps 200 (0.7535): the graph's effort, 416, already walks past 400 rows
-#: (README, *Spans above 20 000 get no graph*).
+#: million it keeps 200 (0.7535): the graph's effort, 416, already walks past the 410 rows of
+#: a doubling (README, *Spans above 20 000 get no graph*; at efSearch 384 one would gain 0.02).
 THROUGH_MIN_GAIN = 0.01
 Scores = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
@@ -92,10 +98,15 @@ class VectorIndex:
         """The top-k rows and inner products for each query row (rows -1 where none).
 
         The inner products are exact whatever the index: a graph over codes has its rows
-        scored again from the full vectors."""
+        scored again from the full vectors. A graph walks at least as many candidates as the
+        rows it is asked for (:meth:`_walk`), and is searched exactly when those are a large
+        share of it (WALK_SHARE_MAX)."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if self.spec["type"] != "hnsw" or k <= 0:
             scores, rows = self._index.search(queries, k)
+            return scores, rows
+        if (k + REFINE_EXTRA) * WALK_SHARE_MAX >= self.ntotal:  # the FAQ's every phrasing
+            scores, rows = self._flat.search(queries, k)
             return scores, rows
         if not self._refined:  # a graph over full vectors, indexed before the codes
             scores, rows = self._index.search(queries, k, params=self._walk(k))
@@ -103,7 +114,7 @@ class VectorIndex:
         # faiss asks the graph for int(k * k_factor) rows: the half keeps rounding off that
         wider = faiss.IndexRefineSearchParameters()
         wider.k_factor = (k + REFINE_EXTRA + 0.5) / k
-        walk = self._walk(k + REFINE_EXTRA)  # held here: wider does not keep it alive
+        walk = self._walk(k + REFINE_EXTRA)  # held while searched, whatever faiss's wrapper keeps
         wider.base_index_params = walk
         # the re-scoring opens an OpenMP team even for one query, whose idle worker spins on
         # the other core (as in _one_thread): 11.5 ms of CPU for a 5.8 ms search

@@ -347,7 +347,7 @@ def test_a_graph_walks_8_bit_codes_and_scores_what_it_finds_again_exactly(
 def test_a_graph_asked_for_more_rows_than_its_effort_walks_as_many() -> None:
     # faiss walks efSearch candidates whatever k is and pads the rows with what it passed:
     # with efSearch 16, 200 rows held 0.67 of the exact 200 best (0.73 over full vectors)
-    vectors = _unit_vectors(3000)
+    vectors = _unit_vectors(8000)  # 200 rows are under 1/WALK_SHARE_MAX of it: walked
     faiss = vector_module.faiss
     full = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
     full.add(vectors)  # a graph indexed before the codes
@@ -355,16 +355,32 @@ def test_a_graph_asked_for_more_rows_than_its_effort_walks_as_many() -> None:
     built = build_vector_index(vectors, exact_max=100)
     queries = probe_queries(vectors, 50, seed=3)
     truth = exact_neighbours(vectors, queries, 200)
-    for index, kind in ((built._index, built.spec), (full, spec)):
+    # the rows asked of each graph: the codes' graph is asked for REFINE_EXTRA more
+    for index, kind, asked in ((built._index, built.spec, 210), (full, spec, 200)):
         weak = VectorIndex(index, kind | {"ef_search": 16})
         _, rows = weak.search(queries, 200)
-        _, wide = VectorIndex(index, kind | {"ef_search": 210}).search(queries, 200)
-        assert np.array_equal(rows, wide)  # the codes' graph is asked for 210 rows
+        _, wide = VectorIndex(index, kind | {"ef_search": asked}).search(queries, 200)
+        assert np.array_equal(rows, wide)
         shared = [len(set(found) & set(best)) for found, best in zip(rows, truth, strict=True)]
         assert np.mean(shared) / 200 >= 0.99
         # ten rows: a walk as long as its effort (or the 20 rows asked of it), not widened more
         _, ten = weak.search(queries, 10)
         assert not np.array_equal(ten, wide[:, :10])
+
+
+def test_a_graph_asked_for_a_large_share_of_its_rows_is_searched_exactly() -> None:
+    # walking that many costs more than reading every vector (the FAQ asks for every phrasing)
+    vectors = _unit_vectors(3000)
+    index = build_vector_index(vectors, exact_max=100)
+    queries = probe_queries(vectors, 5, seed=3)
+    counting = _CountingThreads(index._index, "search")
+    index._index = counting
+    share = 3000 // vector_module.WALK_SHARE_MAX - vector_module.REFINE_EXTRA
+    _, rows = index.search(queries, share + 1)
+    assert np.array_equal(rows, exact_neighbours(vectors, queries, share + 1))
+    assert counting.threads == []  # the graph was not walked
+    index.search(queries, share - 1)
+    assert len(counting.threads) == 1  # a smaller share is walked
 
 
 def test_a_graph_over_full_vectors_indexed_before_the_codes_is_still_read(tmp_path: Path) -> None:
