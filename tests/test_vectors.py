@@ -345,7 +345,7 @@ def test_a_graph_walks_8_bit_codes_and_scores_what_it_finds_again_exactly(
 
 
 def test_a_graph_asked_for_more_rows_than_its_effort_walks_as_many() -> None:
-    # faiss walks efSearch candidates whatever k is and pads the rows with what it passed:
+    # faiss stops its walk at efSearch whatever k is and pads the rows with what it passed:
     # with efSearch 16, 200 rows held 0.67 of the exact 200 best (0.73 over full vectors)
     vectors = _unit_vectors(8000)  # 200 rows are under 1/WALK_SHARE_MAX of it: walked
     faiss = vector_module.faiss
