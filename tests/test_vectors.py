@@ -27,6 +27,14 @@ def _unit_vectors(count: int, dimension: int = 32, seed: int = 0) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def _graph_before_codes(vectors: np.ndarray) -> object:
+    """What an index built before the codes holds: an HNSW graph over the full vectors."""
+    faiss = vector_module.faiss
+    graph = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    graph.add(vectors)
+    return graph
+
+
 def test_small_kinds_are_searched_exactly_and_large_ones_through_hnsw() -> None:
     assert plan_index(EXACT_MAX) == {"type": "flat"}
     assert plan_index(EXACT_MAX + 1)["type"] == "hnsw"
@@ -348,9 +356,7 @@ def test_a_graph_asked_for_more_rows_than_its_effort_walks_as_many() -> None:
     # faiss stops its walk at efSearch whatever k is and pads the rows with what it passed:
     # with efSearch 16, 200 rows held 0.67 of the exact 200 best (0.73 over full vectors)
     vectors = _unit_vectors(8000)  # 200 rows are under 1/WALK_SHARE_MAX of it: walked
-    faiss = vector_module.faiss
-    full = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    full.add(vectors)  # a graph indexed before the codes
+    full = _graph_before_codes(vectors)
     spec = {"type": "hnsw", "M": 32, "ef_construction": 40, "recall_at_10": 0.99}
     built = build_vector_index(vectors, exact_max=100)
     queries = probe_queries(vectors, 50, seed=3)
@@ -385,11 +391,8 @@ def test_a_graph_asked_for_a_large_share_of_its_rows_is_searched_exactly() -> No
 
 def test_a_graph_over_full_vectors_indexed_before_the_codes_is_still_read(tmp_path: Path) -> None:
     vectors = _unit_vectors(3000)
-    faiss = vector_module.faiss  # what an index built before the codes holds
-    old = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
-    old.add(vectors)
     path = tmp_path / "old.faiss"
-    faiss.write_index(old, str(path))
+    vector_module.faiss.write_index(_graph_before_codes(vectors), str(path))
     spec = {"type": "hnsw", "M": 32, "ef_construction": 40, "ef_search": 64, "recall_at_10": 0.99}
     loaded = VectorIndex.read(path, spec)
     queries = probe_queries(vectors, 50, seed=3)
