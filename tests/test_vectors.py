@@ -263,21 +263,40 @@ def test_scoring_rows_runs_on_one_thread_and_restores_the_count() -> None:
         omp.omp_set_num_threads(before)
 
 
-def test_one_query_through_the_codes_runs_on_one_thread_a_batch_on_all() -> None:
-    # the re-scoring opens a team of threads even for one query: its idle worker spun on the
-    # other core, beside BM25 (bot.retrieve), doubling the search's CPU
+def _searched_by(path: str, vectors: np.ndarray) -> tuple[VectorIndex, str, int]:
+    """An index over ``vectors``, the attribute holding what ``path`` searches, and a k that
+    takes that path."""
+    if path == "flat":
+        return build_vector_index(vectors), "_index", 10
+    if path == "graph over full vectors":
+        spec = {"type": "hnsw", "M": 32, "ef_construction": 40, "ef_search": 16}
+        return VectorIndex(_graph_before_codes(vectors), spec), "_index", 10
+    graph = build_vector_index(vectors, exact_max=100)
+    if path == "graph over codes":
+        return graph, "_index", 10
+    graph.__dict__["_flat"] = graph._flat  # cached, so that it can be replaced
+    return graph, "_flat", len(vectors) // vector_module.WALK_SHARE_MAX  # a large share
+
+
+@pytest.mark.parametrize(
+    "path", ["flat", "graph over full vectors", "graph over codes", "large share exactly"]
+)
+def test_one_query_runs_on_one_thread_a_batch_on_all(path: str) -> None:
+    # faiss opens a team of threads even for one query (a flat search of some thousands of
+    # vectors, a graph's re-scoring): its second thread spun on the other core, beside BM25
+    # (bot.retrieve), and a flat search of 20 000 took twice as long as on one thread
     vectors = _unit_vectors(3000)
-    index = build_vector_index(vectors, exact_max=100)
+    index, held, k = _searched_by(path, vectors)
     queries = probe_queries(vectors, 5, seed=3)
-    expected = index.search(queries, 10)
-    counting = _CountingThreads(index._index, "search")
-    index._index = counting
+    expected = index.search(queries, k)
+    counting = _CountingThreads(getattr(index, held), "search")
+    index.__dict__[held] = counting
     omp = vector_module.faiss
     before = omp.omp_get_max_threads()
     omp.omp_set_num_threads(3)  # not 1 already, on any machine
     try:
-        assert np.array_equal(index.search(queries[:1], 10)[1], expected[1][:1])
-        assert np.array_equal(index.search(queries, 10)[1], expected[1])
+        assert np.array_equal(index.search(queries[:1], k)[1], expected[1][:1])
+        assert np.array_equal(index.search(queries, k)[1], expected[1])
         assert counting.threads == [1, 3]  # a build's probes are searched by every thread
         assert omp.omp_get_max_threads() == 3
     finally:
