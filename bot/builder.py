@@ -285,13 +285,24 @@ def build_index(
     The embedder is only created when a build is needed, so a no-op build stays fast.
     ``exact_max``: see :func:`bot.vectors.plan_index`.
     """
-    reason = staleness(index_dir, knowledge.file_hashes, model)
-    if reason is None and not force:
-        try:
-            loaded = load_index(index_dir, model)
-            return BuildResult(False, current_path(index_dir), loaded.manifest, "up to date")
-        except IndexError_ as exc:
-            reason = f"the current index is damaged ({exc})"
-    reason = reason or "--force"
+    if force:
+        found: BuildResult | str = staleness(index_dir, knowledge.file_hashes, model) or "--force"
+    else:
+        found = up_to_date(index_dir, knowledge.file_hashes, model)
+    if isinstance(found, BuildResult):
+        return found
     path, manifest = write_index(index_dir, knowledge, make_embedder(), progress, exact_max)
-    return BuildResult(True, path, manifest, reason)
+    return BuildResult(True, path, manifest, found)
+
+
+def up_to_date(index_dir: Path, knowledge_hashes: dict[str, str], model: str) -> BuildResult | str:
+    """What a build does when the index in use was built from knowledge files with these
+    hashes and this model and loads (nothing: ``built`` False), or why it must build."""
+    reason = staleness(index_dir, knowledge_hashes, model)
+    if reason is not None:
+        return reason
+    try:
+        loaded = load_index(index_dir, model)
+    except IndexError_ as exc:
+        return f"the current index is damaged ({exc})"
+    return BuildResult(False, current_path(index_dir), loaded.manifest, "up to date")

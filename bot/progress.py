@@ -27,11 +27,11 @@ class _NoBar:
         """Nothing to show."""
 
 
-def bar(total: int, progress: bool, desc: str) -> Any:
-    """A context manager: a progress bar over ``total`` texts on stderr (``update(n)`` as
-    they are done), or one that shows nothing."""
+def bar(total: int, progress: bool, desc: str, unit: str = "text") -> Any:
+    """A context manager: a progress bar over ``total`` texts (or other ``unit``) on stderr
+    (``update(n)`` as they are done), or one that shows nothing."""
     if not progress:
         return _NoBar()
     from tqdm import tqdm  # only builds show bars: serving never imports it
 
-    return tqdm(total=total, unit="text", desc=desc)
+    return tqdm(total=total, unit=unit, desc=desc)

@@ -88,3 +88,17 @@ def test_real_sources_are_verbatim_from_the_seeds() -> None:
             text = re.sub(r"^(#+\s+|-\s+|\d+\.\s+)", "", line.strip())
             if text:
                 assert text in seeds, f"{source.path}: not in the seed text: {text!r}"
+
+
+def test_splitting_the_sources_shows_a_bar_only_when_asked(
+    knowledge_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a million passages take about 20 minutes to split: a build must not sit silent
+    quiet = load_knowledge(knowledge_dir)
+    assert capsys.readouterr().err == ""
+    shown = load_knowledge(knowledge_dir, progress=True)
+    said = capsys.readouterr().err
+    count = len(quiet.sources)
+    assert re.search(rf"Splitting sources into passages: 100%.*{count}/{count} \[", said)
+    assert "source/s" in said or "s/source" in said  # counted in sources, not texts
+    assert shown.passages == quiet.passages
