@@ -107,7 +107,8 @@ class VectorIndex:
         # spins on the other core. On this 2-core machine a flat search of 20 000 took
         # 2.2-2.9 ms (4.6-5.9 ms of CPU) in a team against 0.9-1.1 on one thread; a million
         # passages' re-scored graph search 11.5 ms of CPU for 5.8. A server's questions run
-        # side by side anyway; a build's batches of probes keep every thread.
+        # side by side anyway; a build's batches of probes keep every thread. (Measured on 2
+        # cores only: on many, a lone exact search of a large share might gain from a team.)
         with _one_thread() if len(queries) == 1 else nullcontext():
             return self._search(queries, k)
 

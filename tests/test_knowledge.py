@@ -93,7 +93,7 @@ def test_real_sources_are_verbatim_from_the_seeds() -> None:
 def test_splitting_the_sources_shows_a_bar_only_when_asked(
     knowledge_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # a million passages take about 20 minutes to split: a build must not sit silent
+    # a million passages took 12 minutes to split: a build must not sit silent
     quiet = load_knowledge(knowledge_dir)
     assert capsys.readouterr().err == ""
     shown = load_knowledge(knowledge_dir, progress=True)

@@ -2,10 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import knowledge as knowledge_module
 from bot import service
 from bot.hashmemo import MEMO
 from bot.index import current_path
-from bot.knowledge import hash_knowledge
+from bot.knowledge import KnowledgeError, hash_knowledge
 from bot.safety_rules import SafetyRulesError
 from bot.settings import Settings
 from tests.conftest import FakeEmbedder
@@ -45,11 +46,19 @@ def test_before_any_build_nothing_is_remembered_and_nothing_fails(
 
 
 def test_a_build_of_an_unchanged_folder_reads_no_source_again(
-    built: Settings, monkeypatch: pytest.MonkeyPatch, not_racy: None
+    built: Settings, monkeypatch: pytest.MonkeyPatch, hash_reads: list[str], not_racy: None
 ) -> None:
-    # at a million passages reading and splitting every source took minutes only to find
+    # at a million passages reading and splitting every source took 12 minutes only to find
     # the index current (`make run` builds before it serves)
     service.index_staleness(built)  # the hashes remembered, as after a check at start
+    hash_reads.clear()
+    read_whole = knowledge_module.sha256_file
+
+    def counted_whole(path: Path) -> str:  # a file hashed without the memo counts too
+        hash_reads.append(path.name)
+        return read_whole(path)
+
+    monkeypatch.setattr(knowledge_module, "sha256_file", counted_whole)
     splits: list[int] = []
     knowledge = service.load_knowledge
 
@@ -60,6 +69,7 @@ def test_a_build_of_an_unchanged_folder_reads_no_source_again(
     monkeypatch.setattr(service, "load_knowledge", counted)
     result = service.build(built)  # no embedder: one would only be made to build
     assert (result.built, result.reason, splits) == (False, "up to date", [])
+    assert not [name for name in hash_reads if name.endswith(".md")]  # none hashed again
     fake = FakeEmbedder()
     assert service.build(built, embedder=fake, force=True).reason == "--force"
     assert len(splits) == 1
@@ -67,12 +77,25 @@ def test_a_build_of_an_unchanged_folder_reads_no_source_again(
     source.write_text(source.read_text() + "\nOne more paragraph to quote.\n")
     edited = service.build(built, embedder=fake)
     assert (edited.built, edited.reason, len(splits)) == (True, "the knowledge files changed", 2)
+    source.write_text(source.read_text() + "\nAnd another one to quote.\n")
+    forced = service.build(built, embedder=fake, force=True)  # says why it was stale anyway
+    assert (forced.built, forced.reason, len(splits)) == (True, "the knowledge files changed", 3)
 
 
 def test_a_build_of_an_unchanged_folder_still_checks_the_triage_rules(built: Settings) -> None:
+    assert service.build(built).reason == "up to date"
     (built.knowledge_dir / "safety.yaml").write_text("categories: []\n", encoding="utf-8")
     with pytest.raises(SafetyRulesError):
         service.build(built)
+
+
+def test_a_build_names_a_missing_knowledge_folder_before_the_rules_it_holds(
+    built: Settings,
+) -> None:
+    # a mistyped --knowledge-dir: the folder, not its safety.yaml, is what is wrong
+    moved = built.model_copy(update={"knowledge_dir": built.knowledge_dir.parent / "typo"})
+    with pytest.raises(KnowledgeError, match="folder not found"):
+        service.build(moved)
 
 
 def test_a_damaged_index_is_built_again_though_its_knowledge_is_unchanged(
