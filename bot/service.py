@@ -50,7 +50,7 @@ def build(
     progress: bool = False,
 ) -> BuildResult:
     """Build the index from the knowledge folder unless it is up to date (built from knowledge
-    files with the same hashes and the same model, and it loads: then no source is read).
+    files with the same hashes and the same model, and it loads: then no source is parsed).
 
     Raises KnowledgeError for bad knowledge, SafetyRulesError for bad triage rules (checked
     here too, so an editor hears of it at build time); the model loads only if a build is needed.
