@@ -18,6 +18,7 @@ import typer
 
 from bot import calibration, evaluate, logjson, service
 from bot.builder import BuildResult
+from bot.effort import RECALL_TARGET, short_of_recall
 from bot.embed import EmbedderError
 from bot.index import IndexError_, load_index
 from bot.knowledge import KnowledgeError
@@ -26,7 +27,7 @@ from bot.retrieve import PASSAGES_MAX
 from bot.safety_eval import SafetyReport
 from bot.safety_rules import SafetyRulesError
 from bot.settings import Settings
-from bot.vectors import RECALL_TARGET, THROUGH_MIN_GAIN, short_of_recall
+from bot.vectors import THROUGH_MIN_GAIN
 
 #: How often each worker of ``serve --workers N`` looks for a new build unless configured.
 WORKER_RELOAD_POLL_SECONDS = 5.0

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import numpy.typing as npt
 
+from bot.effort import recall_at
 from bot.lexical import Bm25
 from bot.retrieve import CANDIDATES
 from bot.scale_search import measure_search
@@ -29,7 +30,7 @@ from bot.synthetic import (
     synthetic_texts,
     synthetic_vectors,
 )
-from bot.vectors import EXACT_MAX, build_vector_index, exact_neighbours, recall_at
+from bot.vectors import EXACT_MAX, build_vector_index, exact_neighbours
 
 
 def measure_vectors(size: int, queries: int, exact_max: int, seed: int) -> list[Row]:

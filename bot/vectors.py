@@ -1,11 +1,11 @@
 """Vector search over one unit kind's normalised vectors: exact (flat) for small corpora, an HNSW
-graph for large ones, with the graph's search effort chosen by measured recall. The only module
-that imports faiss.
+graph for large ones, with the graph's search effort chosen by measured recall
+(:mod:`bot.effort`). The only module that imports faiss.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +15,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from bot.effort import RECALL_PROBES, least_effort, probe_queries, recall_at
 from bot.embed import Vectors
 from bot.pagecache import prefetch
 
@@ -42,11 +43,9 @@ REFINE_EXTRA = 10
 WALK_SHARE_MAX = 32
 #: Search effort starts here and doubles (up to EF_SEARCH_MAX) until recall@10 against exact
 #: search reaches RECALL_TARGET on RECALL_PROBES query-like points, then is bisected back
-#: between the last effort short of it and the first to reach it (see least_effort).
+#: between the last effort short of it and the first to reach it (bot.effort.least_effort).
 HNSW_EF_SEARCH = 32
 EF_SEARCH_MAX = 1024
-RECALL_TARGET = 0.95
-RECALL_PROBES = 200
 #: Vectors found through another index's search (the spans through the passages') have that
 #: search put forward twice as many rows only while doing so finds at least this much more of
 #: their ten closest, or reaches RECALL_TARGET (bot.vectors.through_candidates). At 200 000
@@ -278,34 +277,17 @@ def exact_neighbours(vectors: Vectors, queries: Vectors, k: int) -> Rows:
     return np.asarray(rows, dtype=np.int64)
 
 
-def recall_at(index: VectorIndex, queries: Vectors, truth: Rows) -> float:
-    """Mean share of the true top-k rows that ``index`` also returns in its top k."""
-    k = truth.shape[1]
-    _, found = index.search(queries, k)
-    shared = [len(set(f.tolist()) & set(t.tolist())) for f, t in zip(found, truth, strict=True)]
-    return float(np.mean(shared)) / k if shared else 1.0
-
-
-def probe_queries(vectors: Vectors, count: int, seed: int = 0) -> Vectors:
-    """Query-like points near the corpus but not in it: normalised midpoints of random pairs."""
-    rng = np.random.default_rng(seed)
-    pairs = rng.integers(0, len(vectors), size=(count, 2))
-    mixed = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
-    norms = np.linalg.norm(mixed, axis=1, keepdims=True)
-    return np.asarray(mixed / np.where(norms > 0, norms, 1.0), dtype=np.float32)
-
-
 def build_vector_index(
     vectors: Vectors, exact_max: int = EXACT_MAX, searched: bool = True
 ) -> VectorIndex:
     """Index ``vectors`` as :func:`plan_index` says. For HNSW the search effort is chosen by
-    measurement: the least effort (:func:`least_effort`, from HNSW_EF_SEARCH) whose recall@10
-    against exact search, on RECALL_PROBES query-like points, reaches RECALL_TARGET; the spec
-    records both. The graph walks 8-bit codes and its rows are scored again exactly (see
+    measurement: the least effort (:func:`bot.effort.least_effort`, from HNSW_EF_SEARCH) whose
+    recall@10 against exact search, on RECALL_PROBES query-like points, reaches RECALL_TARGET;
+    the spec records both. The graph walks 8-bit codes and its rows are scored again exactly (see
     HNSW_CODES).
 
     A graph still short of the target at EF_SEARCH_MAX is kept at that effort, its recall
-    recorded (``faqbot build`` warns; see :func:`short_of_recall`). Falling back to exact
+    recorded (``faqbot build`` warns; see :func:`bot.effort.short_of_recall`). Falling back to exact
     search was tried and rejected: on a synthetic 100 000-passage knowledge base with
     bag-of-words vectors, the graphs reached 0.93 (passages) and 0.86 (300 000 spans), and a
     question's whole search took 8.6 ms at p50 through them against 39 ms searching exactly,
@@ -335,50 +317,14 @@ def build_vector_index(
     return VectorIndex(graph, spec | {"ef_search": ef, "recall_at_10": recall})
 
 
-def least_effort(
-    fewest: int, most: int, recall_of: Callable[[int], float], min_gain: float | None = None
-) -> tuple[int, float]:
-    """The least effort (a graph's efSearch, rows put forward …) whose recall, rounded to four
-    places, reaches RECALL_TARGET, and that recall: doubling from ``fewest``, then bisecting
-    between the last effort short of the target and the first to reach it, to within an
-    eighth of the latter (at a million synthetic passages, efSearch 384 reached 0.951 where
-    doubling gave 512: a search at 384 took 28 % less time; a few more recall measurements at
-    build).
-    Short of the target it stops at ``most``, or, given ``min_gain``, as soon as a doubling
-    gains less than that (keeping the effort before, which costs less to search).
-
-    Decided on the rounded value, the one recorded, so a manifest never reads as meeting a
-    missed target; a gain is rounded too (0.813 - 0.803 is just under 0.01 in floating point).
-    """
-    short: int | None = None  # the last effort short of the target, once one was passed
-    effort, recall = fewest, round(recall_of(fewest), 4)
-    while recall < RECALL_TARGET and effort < most:
-        more = min(2 * effort, most)
-        better = round(recall_of(more), 4)
-        gained = round(better - recall, 4)
-        if better < RECALL_TARGET and min_gain is not None and gained < min_gain:
-            break
-        short, effort, recall = effort, more, better
-    if short is None or recall < RECALL_TARGET:
-        return effort, recall
-    while effort - short > max(1, effort // 8):  # neighbours cannot be bisected
-        middle = (short + effort) // 2
-        reached = round(recall_of(middle), 4)
-        if reached >= RECALL_TARGET:
-            effort, recall = middle, reached
-        else:
-            short = middle
-    return effort, recall
-
-
 def through_candidates(
     outer: VectorIndex, vectors: Vectors, owners: Rows, fewest: int, most: int
 ) -> tuple[int, float]:
     """How many rows ``outer``'s search must put forward for ``vectors``, found only through
     it, to reach RECALL_TARGET, and the recall@10 that gives. The count doubles from
-    ``fewest`` until it does, then is bisected back (:func:`least_effort`); short of it, it
-    stops at ``most``, or as soon as a doubling gains less than THROUGH_MIN_GAIN (keeping the
-    count before, which costs less to search).
+    ``fewest`` until it does, then is bisected back (:func:`bot.effort.least_effort`); short
+    of it, it stops at ``most``, or as soon as a doubling gains less than THROUGH_MIN_GAIN
+    (keeping the count before, which costs less to search).
 
     Recall@10 here is, on RECALL_PROBES query-like points among ``vectors``, the mean share of
     their exact ten best rows whose owner (``owners[row]``, a row of ``outer``) is among the
@@ -395,9 +341,3 @@ def through_candidates(
         return float(np.mean(shared)) / truth.shape[1] if shared else 1.0
 
     return least_effort(fewest, most, recall_with, THROUGH_MIN_GAIN)
-
-
-def short_of_recall(spec: dict[str, Any]) -> bool:
-    """Whether an index spec records a recall@10 (an HNSW graph's, or that of vectors found
-    through another index) that missed RECALL_TARGET."""
-    return float(spec.get("recall_at_10", 1.0)) < RECALL_TARGET

@@ -11,6 +11,7 @@ import pytest
 import bot.retrieve as bot_retrieve
 from bot import builder
 from bot.builder import build_index
+from bot.effort import RECALL_PROBES, RECALL_TARGET, probe_queries
 from bot.index import load_index
 from bot.knowledge import load_knowledge
 from bot.models import Question
@@ -22,7 +23,7 @@ from bot.retrieve import (
     _spans_by_passage,
 )
 from bot.service import Bot
-from bot.vectors import EXACT_MAX, RECALL_PROBES, RECALL_TARGET, probe_queries
+from bot.vectors import EXACT_MAX
 from tests.conftest import ROOT, FakeEmbedder
 
 

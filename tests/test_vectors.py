@@ -4,19 +4,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bot import effort as effort_module
 from bot import vectors as vector_module
+from bot.effort import RECALL_TARGET, probe_queries, recall_at, short_of_recall
 from bot.vectors import (
     EXACT_MAX,
-    RECALL_TARGET,
     VectorIndex,
     VectorIndexError,
     build_vector_index,
     exact_neighbours,
-    least_effort,
     plan_index,
-    probe_queries,
-    recall_at,
-    short_of_recall,
     through_candidates,
 )
 
@@ -60,7 +57,7 @@ def test_hnsw_effort_is_raised_until_recall_meets_the_target() -> None:
     index = build_vector_index(vectors, exact_max=100)
     spec = index.spec
     assert spec["type"] == "hnsw" and spec["M"] == vector_module.HNSW_M
-    assert spec["recall_at_10"] >= vector_module.RECALL_TARGET
+    assert spec["recall_at_10"] >= RECALL_TARGET
     assert vector_module.HNSW_EF_SEARCH <= spec["ef_search"] <= vector_module.EF_SEARCH_MAX
     # the recorded recall is what the index really does on fresh query-like points
     queries = probe_queries(vectors, 100, seed=7)
@@ -99,43 +96,13 @@ def test_exact_view_outlives_every_other_reference_to_its_graph() -> None:
 def test_a_graph_short_of_the_recall_target_is_kept_at_the_highest_effort_and_flagged(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(vector_module, "RECALL_TARGET", 1.01)  # no graph can reach it
+    monkeypatch.setattr(effort_module, "RECALL_TARGET", 1.01)  # no graph can reach it
     monkeypatch.setattr(vector_module, "EF_SEARCH_MAX", 2 * vector_module.HNSW_EF_SEARCH)
     index = build_vector_index(_unit_vectors(3000), exact_max=100)
     assert index.spec["type"] == "hnsw"
     assert index.spec["ef_search"] == 2 * vector_module.HNSW_EF_SEARCH
     assert 0 < index.spec["recall_at_10"] < 1.01
     assert short_of_recall(index.spec)
-
-
-def test_least_effort_doubles_then_bisects_back_to_within_an_eighth() -> None:
-    asked: list[int] = []
-
-    def recall_of(effort: int) -> float:  # reaches the target from 300 on
-        asked.append(effort)
-        return RECALL_TARGET if effort >= 300 else RECALL_TARGET - 0.1
-
-    assert least_effort(32, 1024, recall_of) == (320, RECALL_TARGET)
-    # doubling passes 300 at 512; bisecting then stops once 288 (short) and 320 are 32 apart
-    assert asked == [32, 64, 128, 256, 512, 384, 320, 288]
-    asked.clear()
-    assert least_effort(512, 1024, recall_of) == (512, RECALL_TARGET)  # nothing short below
-    assert asked == [512]
-    # small efforts: bisecting stops when nothing lies between short and enough
-    enough = 3
-    assert least_effort(1, 1024, lambda effort: float(effort >= enough)) == (enough, 1.0)
-    asked.clear()
-    # short of the target at the most: no bisecting, the most kept with its recall
-    assert least_effort(32, 256, recall_of) == (256, RECALL_TARGET - 0.1)
-    assert asked == [32, 64, 128, 256]
-
-
-def test_only_a_recall_below_the_target_is_short_of_recall() -> None:
-    assert short_of_recall({"type": "hnsw", "ef_search": 1024, "recall_at_10": 0.86})
-    assert not short_of_recall({"type": "hnsw", "ef_search": 64, "recall_at_10": 0.95})
-    assert not short_of_recall({"type": "flat"})
-    assert short_of_recall({"type": "flat", "searched": False, "recall_at_10": 0.9})
-    assert not short_of_recall({"type": "flat", "searched": False, "recall_at_10": 0.97})
 
 
 def _owned(owners: int, per_owner: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
@@ -156,7 +123,7 @@ def test_recall_through_counts_the_best_rows_whose_owner_is_put_forward() -> Non
     assert through_candidates(index, inner, owners, 300, 300) == (300, 1.0)  # all found
     # a reference count, for few candidates: the share of each probe's ten best inner rows
     # whose owner is among its best five owners
-    queries = probe_queries(inner, vector_module.RECALL_PROBES)
+    queries = probe_queries(inner, effort_module.RECALL_PROBES)
     truth = exact_neighbours(inner, queries, 10)
     best = exact_neighbours(outer, queries, 5)
     found = [int(np.isin(owners[t], b).sum()) for t, b in zip(truth, best, strict=True)]
@@ -174,7 +141,7 @@ def test_candidates_double_until_the_recall_target_or_the_most(
     owners = np.repeat(np.arange(300), 4)
     index = build_vector_index(outer)
     count, recall = through_candidates(index, inner, owners, 5, 300)
-    assert 5 < count <= 300 and recall >= vector_module.RECALL_TARGET
+    assert 5 < count <= 300 and recall >= RECALL_TARGET
     # within an eighth of the fewest that meet it (more owners put forward never find fewer
     # of the best rows, the outer search being exact)
     before = count - count // 8
@@ -301,17 +268,6 @@ def test_one_query_runs_on_one_thread_a_batch_on_all(path: str) -> None:
         assert omp.omp_get_max_threads() == 3
     finally:
         omp.omp_set_num_threads(before)
-
-
-def test_recall_counts_shared_rows() -> None:
-    vectors = _unit_vectors(50)
-    queries = vectors[:4]
-    truth = exact_neighbours(vectors, queries, 5)
-    assert (truth[:, 0] == np.arange(4)).all()  # each vector is its own nearest
-    shifted = (truth + 1) % 50  # a deliberately wrong answer key
-    exact = build_vector_index(vectors)
-    assert recall_at(exact, queries, truth) == 1.0
-    assert recall_at(exact, queries, shifted) < 0.5
 
 
 @pytest.mark.parametrize("exact_max", [EXACT_MAX, 100])
