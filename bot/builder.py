@@ -117,7 +117,7 @@ def _through_passages(
     gives. No graph of the spans measures it, and with CANDIDATES passages it can be low:
     0.935 over 5 599 passages of real prose (software documentation, where 400 give 0.959),
     0.895 over 300 000 synthetic ones (1 600 gave 0.943 while faiss's walk stopped short:
-    README, *Spans above 20 000 get no graph*). The passages' index is read back,
+    docs/performance.md, *Spans above 20 000 get no graph*). The passages' index is read back,
     memory-mapped, rather than kept: at scale it is gigabytes."""
     passages = VectorIndex.read(folder / "passages.faiss", specs["passages"])
     owners = store.span_passages

@@ -30,7 +30,7 @@ HNSW_EF_CONSTRUCTION = 80
 #: vectors kept beside them, REFINE_EXTRA more rows than asked for. Walking a graph is mostly
 #: waiting on memory: at a million synthetic passages, efSearch 512, one query took 3.87 ms
 #: against 6.77 ms over the full vectors (recall@10 0.9725 against 0.9715), and the graph built
-#: in 480 s against 659 s (measured 2026-12-07; README, *Scale*).
+#: in 480 s against 659 s (measured 2026-12-07; docs/performance.md, *How search scales*).
 HNSW_CODES = "sq8"
 #: At 200 000 synthetic vectors, ten rows found from the codes alone had recall@10 0.9885, ten
 #: re-scored out of twenty 0.999, as many as the full vectors' graph (0.9995).
@@ -52,7 +52,8 @@ EF_SEARCH_MAX = 1024
 #: synthetic passages the build puts forward 1 000 (probe recall 0.95), and the whole search
 #: finds 0.987 of its exact ten best at 11.0 ms p50, against 0.979 at 4.2 ms with 200; at a
 #: million it keeps 200 (0.7535): the graph's effort, 416, already walks past the 410 rows of
-#: a doubling (README, *Spans above 20 000 get no graph*; at efSearch 384 one would gain 0.02).
+#: a doubling (docs/performance.md, *Spans above 20 000 get no graph*; at efSearch 384 one
+#: would gain 0.02).
 THROUGH_MIN_GAIN = 0.01
 Scores = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
