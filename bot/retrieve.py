@@ -53,7 +53,7 @@ PASSAGES_MAX = 1600
 #: the question's own: faiss and numpy's large operations let go of the GIL, so the two overlap
 #: their waits for memory. Smaller indexes fit the caches, and the two searches would only
 #: share the cores, with the hand-over on top (measured at 25 000 to a million passages: see
-#: docs/performance.md, "The passage search beside BM25").
+#: docs/performance.md, *The passage search beside BM25*).
 SIDE_BY_SIDE_MIN = 200_000
 #: Threads for those passage searches, shared by every retriever of the process (so a reload
 #: does not leave threads behind); several, so questions searched at once (staff searches,
