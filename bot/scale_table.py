@@ -89,7 +89,7 @@ def describe(spec: dict[str, Any]) -> str:
 
 
 def markdown(rows: list[Row]) -> str:
-    """The rows as the Markdown table README keeps."""
+    """The rows as the Markdown table docs/performance.md keeps."""
     lines = [
         "| passages | what | build s | memory MB | recall@10 | p50 ms | p95 ms | index |",
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",

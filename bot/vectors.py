@@ -52,8 +52,8 @@ EF_SEARCH_MAX = 1024
 #: synthetic passages the build puts forward 1 000 (probe recall 0.95), and the whole search
 #: finds 0.987 of its exact ten best at 11.0 ms p50, against 0.979 at 4.2 ms with 200; at a
 #: million it keeps 200 (0.7535): the graph's effort, 416, already walks past the 410 rows of
-#: a doubling (docs/performance.md, *Spans above 20 000 get no graph*; at efSearch 384 one
-#: would gain 0.02).
+#: a doubling (docs/performance.md, *Since 2026-12-08 a graph asked for more rows than its
+#: effort walks as many*; at efSearch 384 one would gain 0.02).
 THROUGH_MIN_GAIN = 0.01
 Scores = npt.NDArray[np.float32]
 Rows = npt.NDArray[np.int64]
