@@ -216,11 +216,16 @@ class Retriever:
         norm = float(np.linalg.norm(mixed))
         return np.asarray(mixed / norm if norm else mixed, dtype=np.float32)
 
+    @property
+    def passages_asked(self) -> int:
+        """How many passages a question's passage search asks for: CANDIDATES, or as many as
+        the build found the spans' candidates need when the spans are not searched."""
+        return self._put_forward or CANDIDATES
+
     def _query(self, asked: Question, vector: Vectors, faq: list[tuple[FaqEntry, float]]) -> _Query:
-        search = partial(self.index.search, "passages", vector, self._put_forward or CANDIDATES)
+        search = partial(self.index.search, "passages", vector, self.passages_asked)
         found = _side_threads().submit(search) if self._side_by_side else None
-        # the message counts twice, the newest earlier turn once: weighted toward the newest
-        words = " ".join([asked.text, asked.text, *asked.context[:1]])
+        words = lexical_words(asked)
         try:
             lexical = self._bm25.ask(words)
             lexical_rows, lexical_scores = lexical.top(CANDIDATES)
@@ -324,6 +329,12 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
+
+
+def lexical_words(asked: Question) -> str:
+    """What BM25 and the FAQ's keywords are asked with: the message twice and the newest earlier
+    turn once, so the words weigh toward the newest."""
+    return " ".join([asked.text, asked.text, *asked.context[:1]])
 
 
 def _ranges(starts: Rows, groups: Rows) -> Rows:

@@ -15,8 +15,12 @@ matched, but the ranking never applies a lift.
 
 The same knowledge base is searched through the indexes the build would choose and through
 exact search of the same vectors; recall@10 is the share of the exact search's ten best spans
-that the chosen indexes' search also ranks in its ten. *build s* is the building alone (BM25,
-the three vector indexes, the store and, as the build does, how many passages the spans are
+that the chosen indexes' search also ranks in its ten. Two more rows time the parts that take
+most of a whole search's time at scale, each alone over the same questions, as the search asks
+them: BM25's best spans, and the passage search (as many passages as it puts forward). They run
+one after the other below SIDE_BY_SIDE_MIN passages and side by side from it, and the rest
+(scoring the candidate spans, the FAQ, ranking) adds to them. *build s* is the building alone
+(BM25, the three vector indexes, the store and, as the build does, how many passages the spans are
 found through and the recall that gives), not generating the data; *memory* is how much resident
 memory grew while the knowledge base was generated and built (leftovers of the generated texts
 and of tokenising them included; the peak while building is higher: the span vectors and their
@@ -37,7 +41,7 @@ from bot.embed import Vectors
 from bot.index import SEARCHED, LoadedIndex
 from bot.lexical import Bm25
 from bot.models import FaqEntry, Question, Source, Span
-from bot.retrieve import CANDIDATES, PASSAGES_MAX, Retriever
+from bot.retrieve import CANDIDATES, PASSAGES_MAX, Retriever, lexical_words
 from bot.scale_table import Row, Stopwatch, describe, latencies, rss_mb
 from bot.store import Store
 from bot.synthetic import (
@@ -138,9 +142,9 @@ def _index(
 
 def _searcher(
     index: LoadedIndex, embedder: _Preset, vectors: Vectors, texts: list[str]
-) -> tuple[dict[int, list[Span]], Callable[[int], object]]:
-    """What each question's search ranked in its ten best, by question, and the search of
-    question ``i`` that fills it in."""
+) -> tuple[Retriever, dict[int, list[Span]], Callable[[int], object]]:
+    """The retriever, what each question's search ranked in its ten best, by question, and
+    the search of question ``i`` that fills it in."""
     retriever, top = Retriever(index, embedder), {}
 
     def ask(i: int) -> object:
@@ -148,7 +152,28 @@ def _searcher(
         top[i] = [hit.span for hit in retriever.search(Question(texts[i])).hits[:10]]
         return top[i]
 
-    return top, ask
+    return retriever, top, ask
+
+
+def _parts(
+    size: int, what: str, retriever: Retriever, vectors: Vectors, texts: list[str]
+) -> list[Row]:
+    """The two parts of a whole search that take most of its time at scale, each timed alone
+    over the same questions as the whole search asks them: BM25's best spans and the passage
+    search (which run side by side from SIDE_BY_SIDE_MIN passages)."""
+    index, asked = retriever.index, retriever.passages_asked
+    words = [lexical_words(Question(text)) for text in texts]
+    spans = len(index.store.spans)
+    lexical = latencies(lambda i: index.lexical.ask(words[i]).top(CANDIDATES), len(texts))
+    passages = latencies(lambda i: index.search("passages", vectors[i], asked), len(texts))
+
+    def alone(part: str, times: tuple[float, float], note: str) -> Row:
+        return Row(size, f"{what}: its {part} alone", None, None, None, *times, note)
+
+    return [
+        alone("BM25", lexical, f"the {CANDIDATES} best of {spans:,} spans, exact"),
+        alone("passage search", passages, f"{asked} passages asked for"),
+    ]
 
 
 def _share(truth: list[Span], found: list[Span]) -> float:
@@ -184,8 +209,8 @@ def measure_search(
     if compared is None:
         large = size * (1 + per_passage) > EXACT_WHOLE_MAX
         compared = min(queries, EXACT_WHOLE_QUESTIONS) if large else queries
-    exact_top, ask_exact = _searcher(exact, embedder, vectors, texts)
-    chosen_top, ask_chosen = _searcher(loaded, embedder, vectors, texts)
+    _, exact_top, ask_exact = _searcher(exact, embedder, vectors, texts)
+    retriever, chosen_top, ask_chosen = _searcher(loaded, embedder, vectors, texts)
     what, counted = f"whole search, {per_passage} spans a passage", ""
     if compared < queries:
         counted = f"; {compared} of the {queries} questions"
@@ -199,4 +224,4 @@ def measure_search(
     rows.append(
         Row(size, f"{what}: chosen", round(built, 1), memory, round(recall, 3), p50, p95, note)
     )
-    return rows
+    return rows + _parts(size, what, retriever, vectors, texts)

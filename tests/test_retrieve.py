@@ -17,10 +17,12 @@ from bot.knowledge import load_knowledge
 from bot.models import Question
 from bot.postings import best as _best
 from bot.retrieve import (
+    CANDIDATES,
     MODES,
     Retriever,
     _ranges,
     _spans_by_passage,
+    lexical_words,
 )
 from bot.service import Bot
 from bot.vectors import EXACT_MAX
@@ -114,6 +116,7 @@ def test_the_builds_recall_through_passages_is_what_the_retriever_keeps(
     loaded = load_index(tmp_path, fake_embedder.name)
     retriever = Retriever(loaded, fake_embedder)
     assert retriever._put_forward == loaded.manifest["vector_index"]["spans"]["passages"] == 3
+    assert retriever.passages_asked == 3
     spans = loaded.vectors["spans"]
     vectors = spans.vectors(range(spans.ntotal))
     kept = []
@@ -149,6 +152,13 @@ def test_the_build_puts_forward_as_many_passages_as_the_target_needs(
 def test_a_flat_searched_knowledge_base_puts_forward_candidates_passages(bot: Bot) -> None:
     retriever = Retriever(bot.index, bot.embedder)
     assert retriever._put_forward is None and "passages" not in bot.index.vectors["spans"].spec
+    assert retriever.passages_asked == CANDIDATES
+
+
+def test_bm25_is_asked_with_the_message_twice_and_the_newest_earlier_turn_once() -> None:
+    asked = Question("and the risks?", ("what is ahsct", "is it safe"))
+    assert lexical_words(asked) == "and the risks? and the risks? what is ahsct"
+    assert lexical_words(Question("fever")) == "fever fever"
 
 
 def test_the_best_candidates_are_kept_best_first_ties_by_row() -> None:

@@ -1,3 +1,5 @@
+import re
+
 from bot import scale_search, scale_table
 
 
@@ -5,7 +7,7 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     # 1500 passages, 6000 spans: passages through a graph, spans not searched (the spans of
     # the best passages are scored)
     rows = scale_search.measure_search(1500, queries=20, exact_max=1000)
-    exact, chosen = rows
+    exact, chosen, bm25, passages = rows
     assert exact.what == "whole search, 4 spans a passage: exact"
     assert exact.build_s is None and exact.note == "the same vectors, flat"
     assert chosen.what == "whole search, 4 spans a passage: chosen"
@@ -20,12 +22,20 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     assert all(r.p50_ms > 0 and r.p95_ms >= r.p50_ms for r in rows)
     table = scale_table.markdown(rows)
     assert "| 1,500 | whole search, 4 spans a passage: exact |  |  | 1.000 |" in table
+    # its two big parts alone, as the whole search asks them: as many passages as it puts forward
+    assert bm25.what == "whole search, 4 spans a passage: its BM25 alone"
+    assert bm25.note == "the 200 best of 6,000 spans, exact"
+    assert passages.what == "whole search, 4 spans a passage: its passage search alone"
+    forward = re.search(r"the spans of (\d+) passages", chosen.note)
+    assert forward and passages.note == f"{forward[1]} passages asked for"
+    assert (bm25.build_s, bm25.memory_mb, bm25.recall_at_10) == (None, None, None)
 
 
 def test_whole_search_through_exact_indexes_recalls_everything() -> None:
     # under the threshold every kind is flat: both searches are the same, question by question
     rows = scale_search.measure_search(1000, queries=10, per_passage=2, exact_max=10_000)
     assert rows[1].note == "passages flat; spans flat" and rows[1].recall_at_10 == 1.0
+    assert rows[3].note == "200 passages asked for"  # CANDIDATES when the spans are searched
 
 
 def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
@@ -33,7 +43,7 @@ def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
     rows = scale_search.measure_search(
         1000, queries=12, per_passage=2, exact_max=10_000, compared=5
     )
-    exact, chosen = rows
+    exact, chosen = rows[:2]
     assert exact.note == "the same vectors, flat; 5 of the 12 questions"
     assert chosen.note == "passages flat; spans flat; recall over 5 questions"
     assert chosen.recall_at_10 == 1.0
