@@ -388,7 +388,8 @@ def scale(
 ) -> None:
     """Benchmark the vector index and BM25 on synthetic knowledge bases (default 100k and 1M):
     build time, memory, recall@10 against exact search, p50/p95 per question; with ``--whole``
-    a whole search too, through the chosen indexes and exactly."""
+    a whole search too, through the chosen indexes and exactly, and its two largest parts
+    alone."""
     from bot.scale import run_scale
     from bot.scale_table import as_dicts, markdown
 

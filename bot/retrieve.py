@@ -130,6 +130,12 @@ class _Query:
     types: list[str]  # answer types asked for
 
 
+def lexical_words(asked: Question) -> str:
+    """What BM25 and the FAQ's keywords are asked with: the message twice and the newest earlier
+    turn once, so the words weigh toward the newest."""
+    return " ".join([asked.text, asked.text, *asked.context[:1]])
+
+
 class Retriever:
     """Embeds a question once and ranks the spans of one loaded index."""
 
@@ -162,12 +168,7 @@ class Retriever:
 
         Only ``audience: public`` sources are searched unless ``staff`` is set.
         """
-        asked = Question(question) if isinstance(question, str) else question
-        if self.weights.spelling:
-            asked = Question(
-                self.speller.correct(asked.text),
-                tuple(self.speller.correct(t) for t in asked.context),
-            )
+        asked = self.corrected(question)
         vector = self._embed(asked)
         faq = self.faq_matcher.scores(vector)
         if not staff:
@@ -186,6 +187,15 @@ class Retriever:
         hits = self._rank(rows, span_scores, query, k)
         unknown = tuple(self.speller.unknown_words(asked.text))
         return Results(hits, faq, unknown, use_faq=self.weights.faq > 0)
+
+    def corrected(self, question: Question | str) -> Question:
+        """The question as it is searched: with spelling on, each word unknown to the knowledge
+        corrected to a close known one, in the message and its earlier turns."""
+        asked = Question(question) if isinstance(question, str) else question
+        if not self.weights.spelling:
+            return asked
+        context = tuple(self.speller.correct(t) for t in asked.context)
+        return Question(self.speller.correct(asked.text), context)
 
     def _span_candidates(self, query: _Query) -> tuple[Rows, npt.NDArray[np.float32]]:
         """The CANDIDATES spans most like the question, best first, with their similarities:
@@ -329,12 +339,6 @@ def _after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork)
-
-
-def lexical_words(asked: Question) -> str:
-    """What BM25 and the FAQ's keywords are asked with: the message twice and the newest earlier
-    turn once, so the words weigh toward the newest."""
-    return " ".join([asked.text, asked.text, *asked.context[:1]])
 
 
 def _ranges(starts: Rows, groups: Rows) -> Rows:

@@ -1,5 +1,6 @@
 """Scale benchmark over synthetic corpora of any size (:mod:`bot.synthetic`): the vector index
-and BM25 alone, and with ``whole`` a whole search (:mod:`bot.scale_search`).
+and BM25 alone, and with ``whole`` a whole search and its two largest parts alone
+(:mod:`bot.scale_search`).
 
 ``faqbot scale --size 100000 --size 1000000`` builds, for each size, what ``faqbot build`` would
 build for a corpus that large (:func:`bot.vectors.build_vector_index`, which picks exact search

@@ -1,6 +1,10 @@
 import re
 
+import pytest
+
 from bot import scale_search, scale_table
+from bot.retrieve import Retriever
+from bot.service import Bot
 
 
 def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
@@ -28,14 +32,17 @@ def test_whole_search_is_timed_exactly_and_through_the_chosen_indexes() -> None:
     assert passages.what == "whole search, 4 spans a passage: its passage search alone"
     forward = re.search(r"the spans of (\d+) passages", chosen.note)
     assert forward and passages.note == f"{forward[1]} passages asked for"
-    assert (bm25.build_s, bm25.memory_mb, bm25.recall_at_10) == (None, None, None)
+    for part in (bm25, passages):
+        assert (part.build_s, part.memory_mb, part.recall_at_10) == (None, None, None)
+        assert part.p50_ms > 0 and part.p95_ms >= part.p50_ms
 
 
 def test_whole_search_through_exact_indexes_recalls_everything() -> None:
     # under the threshold every kind is flat: both searches are the same, question by question
     rows = scale_search.measure_search(1000, queries=10, per_passage=2, exact_max=10_000)
-    assert rows[1].note == "passages flat; spans flat" and rows[1].recall_at_10 == 1.0
-    assert rows[3].note == "200 passages asked for"  # CANDIDATES when the spans are searched
+    _, chosen, _, passages = rows
+    assert chosen.note == "passages flat; spans flat" and chosen.recall_at_10 == 1.0
+    assert passages.note == "200 passages asked for"  # CANDIDATES when the spans are searched
 
 
 def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
@@ -43,7 +50,38 @@ def test_whole_search_on_fewer_questions_says_so_and_pairs_them() -> None:
     rows = scale_search.measure_search(
         1000, queries=12, per_passage=2, exact_max=10_000, compared=5
     )
-    exact, chosen = rows[:2]
+    exact, chosen, _, _ = rows
     assert exact.note == "the same vectors, flat; 5 of the 12 questions"
     assert chosen.note == "passages flat; spans flat; recall over 5 questions"
     assert chosen.recall_at_10 == 1.0
+
+
+def test_the_parts_are_asked_what_the_whole_search_asks(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BM25 gets the same (spelling-corrected) words and the passage search the same count as
+    in the whole search; the count is the retriever's, not CANDIDATES."""
+    retriever = Retriever(bot.index, bot.embedder)
+    retriever._put_forward = 7  # as if the build had put forward 7 passages
+    index, calls = retriever.index, []
+    search, ask = index.search, index.lexical.ask
+
+    def searched(kind: str, vector: object, k: int) -> object:
+        calls.append(("search", kind, k))
+        return search(kind, vector, k)  # type: ignore[arg-type]
+
+    def asked(words: str) -> object:
+        calls.append(("ask", words))
+        return ask(words)
+
+    monkeypatch.setattr(index, "search", searched)
+    monkeypatch.setattr(index.lexical, "ask", asked)
+    text = "risks of a tranplant"  # the speller makes it "transplant"
+    retriever.search(text)
+    whole = set(calls)
+    calls.clear()
+    vector = retriever._embed(retriever.corrected(text))
+    scale_search._parts(23, "whole", retriever, vector.reshape(1, -1), [text])
+    words = "risks of a transplant risks of a transplant"
+    assert set(calls) == {("search", "passages", 7), ("ask", words)}
+    assert set(calls) <= whole
