@@ -279,14 +279,19 @@ def build_index(
     force: bool = False,
     progress: bool = False,
     exact_max: int = EXACT_MAX,
+    stale: str | None = None,
 ) -> BuildResult:
     """Build the index unless it is already up to date (``force`` rebuilds regardless).
 
     The embedder is only created when a build is needed, so a no-op build stays fast.
-    ``exact_max``: see :func:`bot.vectors.plan_index`.
+    ``exact_max``: see :func:`bot.vectors.plan_index`. ``stale``: why the caller has already
+    found (with :func:`up_to_date`) that it must build, so it is not checked again: a damaged
+    index would be loaded a second time only to fail again.
     """
-    if force:
-        found: BuildResult | str = staleness(index_dir, knowledge.file_hashes, model) or "--force"
+    if stale is not None:
+        found: BuildResult | str = stale
+    elif force:
+        found = staleness(index_dir, knowledge.file_hashes, model) or "--force"
     else:
         found = up_to_date(index_dir, knowledge.file_hashes, model)
     if isinstance(found, BuildResult):

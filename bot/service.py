@@ -55,6 +55,7 @@ def build(
     Raises KnowledgeError for bad knowledge, SafetyRulesError for bad triage rules (checked
     here too, so an editor hears of it at build time); the model loads only if a build is needed.
     """
+    stale = None
     if not force:
         # the files' hashes are remembered while they are unchanged: reading and splitting
         # every source only to find the index current took 12 minutes at a million passages
@@ -62,6 +63,7 @@ def build(
         if isinstance(found, BuildResult):
             load_rules(settings.knowledge_dir)
             return found
+        stale = found
     knowledge = load_knowledge(settings.knowledge_dir, progress)  # its problems first
     load_rules(settings.knowledge_dir)
 
@@ -75,6 +77,7 @@ def build(
         make_embedder,
         force=force,
         progress=progress,
+        stale=stale,
     )
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import builder, service
 from bot import knowledge as knowledge_module
-from bot import service
 from bot.hashmemo import MEMO
 from bot.index import current_path
 from bot.knowledge import KnowledgeError, hash_knowledge
@@ -104,3 +104,22 @@ def test_a_damaged_index_is_built_again_though_its_knowledge_is_unchanged(
     (current_path(built.index_dir) / "store.json").write_text("{}", encoding="utf-8")
     result = service.build(built, embedder=FakeEmbedder())
     assert result.built and result.reason.startswith("the current index is damaged")
+
+
+def test_a_build_checks_once_whether_it_must_build(
+    built: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the service finds why; the builder does not look again (a damaged index was loaded twice)
+    checks: list[str] = []
+    check = builder.up_to_date
+
+    def counted(*args: object) -> object:
+        checks.append("checked")
+        return check(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder, "up_to_date", counted)
+    monkeypatch.setattr(service, "up_to_date", counted)
+    (current_path(built.index_dir) / "store.json").write_text("{}", encoding="utf-8")
+    result = service.build(built, embedder=FakeEmbedder())
+    assert result.built and result.reason.startswith("the current index is damaged")
+    assert checks == ["checked"]
